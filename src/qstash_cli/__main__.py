@@ -1,0 +1,3 @@
+from qstash_cli.app import main
+
+main()

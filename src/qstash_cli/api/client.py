@@ -1,0 +1,30 @@
+"""The API client: one attribute per resource group, each speaking the selected dialect (v1 or v2).
+
+`Client(url, token, "v2").topics.get("orders")` → plain dict. Group modules are imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from qstash_cli.api.transport import Transport
+
+GROUPS = ("publish", "topics", "endpoints", "messages", "tasks", "schedules", "keys", "quota", "logs", "dlq")
+
+
+class Client:
+    """Entry point of the API layer. Each group module exposes `V1` and `V2` classes taking a Transport."""
+
+    def __init__(self, url: str, token: str, api: str = "v2", *, debug: bool = False) -> None:
+        self.api = api
+        self.transport = Transport(url, token, debug=debug)
+        self._groups: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in GROUPS:
+            raise AttributeError(name)
+        if name not in self._groups:
+            module = importlib.import_module(f"qstash_cli.api.{name}")
+            self._groups[name] = getattr(module, self.api.upper())(self.transport)
+        return self._groups[name]

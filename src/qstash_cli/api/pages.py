@@ -1,0 +1,31 @@
+"""Cursor pagination shared by every listing: `--limit N` and `--all`, streamed page by page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+Page = tuple[list[dict[str, Any]], Any]  # (items, next cursor or None)
+
+
+def iterate(fetch: Callable[[Any], Page], *, limit: int | None = None, follow: bool = False) -> Iterator[dict]:
+    """Yield items from `fetch(cursor)` pages: the first page only, up to `limit` items, or all with `follow`."""
+    cursor: Any = None
+    seen = 0
+    while True:
+        items, cursor = fetch(cursor)
+        for item in items:
+            if limit is not None and seen >= limit:
+                return
+            yield item
+            seen += 1
+        if not cursor or not items:
+            return
+        if not follow and (limit is None or seen >= limit):
+            return
+
+
+def next_cursor(data: dict[str, Any]) -> Any:
+    """The cursor of a page, normalising 0 / "" / missing to None."""
+    cursor = data.get("cursor")
+    return cursor if cursor not in (None, "", 0, "0") else None

@@ -1,0 +1,252 @@
+"""The HTTP layer: base URL, auth, timeouts, 429 waits, bounded retries of safe requests, error mapping.
+
+This package is the only place that imports httpx.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import math
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from qstash_cli import __version__
+from qstash_cli.errors import ApiError, AuthError, NetworkError, NotFound, RateLimited
+
+USER_AGENT = f"qstash-cli/{__version__}"
+TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+MAX_RATE_LIMIT_WAIT = 30.0  # seconds, per wait
+RATE_LIMIT_TRIES = 3
+TRANSIENT_TRIES = 3
+TRANSIENT_STATUSES = (502, 503, 504)
+
+
+def make_http_client(base_url: str) -> httpx.Client:
+    """The httpx client every request goes through (tests replace this to install a MockTransport)."""
+    return httpx.Client(base_url=base_url, timeout=TIMEOUT, headers={"User-Agent": USER_AGENT})
+
+
+@dataclass
+class Reply:
+    """A successful answer: status, headers and the parsed JSON body (None when empty)."""
+
+    status: int
+    headers: Mapping[str, str]
+    data: Any
+
+
+class Transport:
+    """Sends requests to one QStash base URL with one token."""
+
+    def __init__(self, base_url: str, token: str, *, debug: bool = False) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self.debug = debug
+        self._http: httpx.Client | None = None
+        self.sleep = _sleep
+
+    @property
+    def http(self) -> httpx.Client:
+        if self._http is None:
+            self._http = make_http_client(self.base_url)
+        return self._http
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send and return the parsed JSON body."""
+        return self.send(method, path, **kwargs).data
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
+        json_body: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | list[tuple[str, str]] | None = None,
+        idempotent: bool | None = None,
+    ) -> Reply:
+        """One API call. Safe methods (and callers that say `idempotent=True`) retry transient failures."""
+        retry_transient = method in ("GET", "HEAD") if idempotent is None else idempotent
+        hdrs = httpx.Headers(headers or {})
+        hdrs["Authorization"] = f"Bearer {self._token}"
+        if json_body is not None:
+            content = json.dumps(json_body).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        rate_tries = transient_tries = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                request = self.http.build_request(method, path, params=params, content=content, headers=hdrs)
+                self._trace_request(request)
+                response = self.http.send(request)
+                response.read()
+            except httpx.HTTPError as exc:
+                self._trace(f"< {type(exc).__name__} after {_ms(started)} ms")
+                transient_tries += 1
+                if retry_transient and transient_tries < TRANSIENT_TRIES:
+                    self.sleep(0.2 * 2**transient_tries)
+                    continue
+                raise _network_error(exc, self.base_url) from None
+            self._trace(f"< {response.status_code} {response.reason_phrase} ({_ms(started)} ms)")
+            if response.status_code == 429:
+                rate_tries += 1
+                wait = rate_limit_wait(response.headers)
+                if rate_tries < RATE_LIMIT_TRIES and wait is not None:
+                    limit = rate_limit_name(response.headers)
+                    sys.stderr.write(f"Rate limited ({limit}); waiting {wait:.1f}s before retrying\n")
+                    self.sleep(wait)
+                    continue
+                raise _rate_limited(response)
+            if response.status_code in TRANSIENT_STATUSES and retry_transient:
+                transient_tries += 1
+                if transient_tries < TRANSIENT_TRIES:
+                    self.sleep(0.2 * 2**transient_tries)
+                    continue
+            if response.status_code >= 400:
+                raise api_error(response)
+            return Reply(response.status_code, response.headers, _parse_json(response))
+
+    # -- debug traces (stderr, token redacted) ---------------------------------------------------------------
+    def _trace_request(self, request: httpx.Request) -> None:
+        if not self.debug:
+            return
+        self._trace(f"> {request.method} {request.url}")
+        for name, value in request.headers.items():
+            shown = "Bearer ***" if name.lower() == "authorization" else value
+            self._trace(f">   {name}: {shown}")
+
+    def _trace(self, line: str) -> None:
+        if self.debug:
+            sys.stderr.write("[debug] " + line.replace(self._token, "***") + "\n")
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def _ms(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
+
+
+def _parse_json(response: httpx.Response) -> Any:
+    body = response.content
+    if not body.strip():
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        ctype = response.headers.get("content-type", "unknown type")
+        raise ApiError(
+            f"unexpected non-JSON answer from {response.request.url.path} (HTTP {response.status_code}, {ctype})",
+            status=response.status_code,
+            hint="is --url pointing at a QStash server?",
+        ) from None
+
+
+def error_text(response: httpx.Response) -> str:
+    """The `{"error": ...}` message, else the start of the body, else the reason phrase."""
+    try:
+        data = json.loads(response.content)
+        if isinstance(data, dict) and data.get("error"):
+            return str(data["error"])
+    except (ValueError, UnicodeDecodeError):
+        pass
+    text = response.content[:200].decode("utf-8", "replace").strip()
+    return " ".join(text.split()) or response.reason_phrase or "no details"
+
+
+def api_error(response: httpx.Response) -> ApiError:
+    """Map a non-2xx answer to the typed error that carries its exit code."""
+    status = response.status_code
+    text = error_text(response)
+    what = f"HTTP {status}: {text}"
+    if status in (401, 403):
+        return AuthError(what, status=status, hint="check the token (qstash config show, qstash login)")
+    if status == 404:
+        return NotFound(what, status=status)
+    if status == 412:
+        return ApiError(what, status=status, hint="a plan limit was reached")
+    if status == 413:
+        return ApiError(what, status=status, hint="the message is larger than the plan allows")
+    if status >= 500:
+        return ApiError(what, status=status, hint="the server failed; try again later")
+    return ApiError(what, status=status)
+
+
+def rate_limit_name(headers: Mapping[str, str]) -> str:
+    """Which limit a 429 names: chat, daily or burst (as the official SDKs decide)."""
+    lower = {k.lower() for k in headers}
+    if "x-ratelimit-limit-requests" in lower or "x-ratelimit-limit-tokens" in lower:
+        return "chat rate limit"
+    if "ratelimit-limit" in lower:
+        return "daily message limit"
+    return "burst rate limit"
+
+
+def rate_limit_wait(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds to wait per Retry-After / Burst-RateLimit-Reset / RateLimit-Reset, or None if beyond the bound."""
+    now = time.time() if now is None else now
+    wait: float | None = None
+    retry_after = headers.get("retry-after")
+    if retry_after:
+        wait = _seconds_or_date(retry_after, now)
+    for name in ("burst-ratelimit-reset", "ratelimit-reset", "x-ratelimit-reset-requests"):
+        if wait is None and headers.get(name):
+            wait = _reset_to_wait(headers[name], now)
+    if wait is None:
+        wait = 1.0
+    wait = max(0.0, wait)
+    return wait if wait <= MAX_RATE_LIMIT_WAIT else None
+
+
+def _seconds_or_date(value: str, now: float) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp() - now
+    except (TypeError, ValueError):
+        return None
+
+
+def _reset_to_wait(value: str, now: float) -> float | None:
+    try:
+        reset = float(value)
+    except ValueError:
+        return _seconds_or_date(value, now)
+    if reset > 1e12:  # milliseconds
+        reset /= 1000
+    return reset - now if reset > 1e9 else reset
+
+
+def _rate_limited(response: httpx.Response) -> RateLimited:
+    limit = rate_limit_name(response.headers)
+    reset = response.headers.get("ratelimit-reset") or response.headers.get("burst-ratelimit-reset")
+    hint = "wait and try again"
+    if reset and reset.replace(".", "").isdigit() and float(reset) > 1e9:
+        secs = float(reset) / (1000 if float(reset) > 1e12 else 1) - time.time()
+        hint = f"the limit resets in {math.ceil(max(secs, 0))}s"
+    return RateLimited(f"rate limited: {limit} exceeded ({error_text(response)})", status=429, hint=hint)
+
+
+def _network_error(exc: httpx.HTTPError, base_url: str) -> NetworkError:
+    if isinstance(exc, httpx.TimeoutException):
+        return NetworkError(f"request to {base_url} timed out", hint="check the network or try again")
+    if isinstance(exc, httpx.ConnectError):
+        hint = "start it with `qstash dev`" if "127.0.0.1" in base_url or "localhost" in base_url else None
+        return NetworkError(f"cannot connect to {base_url}", hint=hint or "check --url and the network")
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+        return NetworkError(f"connection to {base_url} broke off mid-answer ({type(exc).__name__})")
+    return NetworkError(f"request to {base_url} failed: {type(exc).__name__}")

@@ -1,0 +1,11 @@
+"""`qstash keys` commands."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="Manage keys.", no_args_is_help=True)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="keys")

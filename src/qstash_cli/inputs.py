@@ -1,0 +1,199 @@
+"""Parsing and validation of user input. Every parser raises InputError with one clear sentence."""
+
+from __future__ import annotations
+
+import re
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from qstash_cli.errors import InputError
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION_RE = re.compile(r"(\d+)([smhd])")
+_TOPIC_RE = re.compile(r"^[a-zA-Z0-9\-_.]+$")
+_ID_RE = re.compile(r"^[A-Za-z0-9\-_.]+$")
+_HEADER_NAME_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+MAX_TIMESTAMP = 253402300799  # 9999-12-31
+
+
+def parse_duration(text: str, *, what: str = "duration") -> int:
+    """`50s`, `3m`, `10h`, `1d`, compounds like `1h30m`, or bare seconds → seconds."""
+    raw = text.strip().lower()
+    if raw.isdigit():
+        return int(raw)
+    pos, total, seen = 0, 0, ""
+    for match in _DURATION_RE.finditer(raw):
+        if match.start() != pos or match.group(2) in seen:
+            break
+        seen += match.group(2)
+        total += int(match.group(1)) * _UNITS[match.group(2)]
+        pos = match.end()
+    if not raw or pos != len(raw):
+        raise InputError(f"invalid {what} {text!r}: use a number and a unit s|m|h|d, e.g. 50s, 3m, 1h30m, 1d")
+    return total
+
+
+def format_duration(seconds: int) -> str:
+    """Seconds as the header form QStash documents (`90s`)."""
+    return f"{seconds}s"
+
+
+def parse_not_before(text: str) -> int:
+    """Unix seconds, or an ISO-8601 date/time (UTC unless it carries an offset) → unix seconds."""
+    raw = text.strip()
+    if raw.isdigit():
+        value = int(raw)
+        if value > MAX_TIMESTAMP:
+            raise InputError(f"invalid --not-before {text!r}: expected unix seconds (this looks like milliseconds)")
+        return value
+    try:
+        dt = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InputError(
+            f"invalid --not-before {text!r}: use unix seconds or ISO-8601 such as 2026-01-31T12:00:00Z"
+        ) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return int(dt.timestamp())
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    """`Name: value` → (name, value)."""
+    name, sep, value = text.partition(":")
+    name = name.strip()
+    if not sep or not name or not _HEADER_NAME_RE.match(name):
+        raise InputError(f"invalid header {text!r}: use 'Name: value' with a name of letters, digits or -")
+    if "\n" in value or "\r" in value:
+        raise InputError(f"invalid header {name!r}: the value must be one line")
+    return name, value.strip()
+
+
+def read_body(spec: str | None, *, stdin: object = None) -> bytes | None:
+    """`TEXT`, `@file`, or `@-` (stdin, only when asked) → bytes. `@@x` sends the literal text `@x`."""
+    if spec is None:
+        return None
+    if spec.startswith("@@"):
+        return spec[1:].encode()
+    if spec == "@-":
+        stream = stdin or sys.stdin
+        return stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode()
+    if spec.startswith("@"):
+        path = Path(spec[1:]).expanduser()
+        if not spec[1:]:
+            raise InputError("invalid body '@': name a file after @, or use @- for stdin")
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise InputError(f"body file not found: {path}") from None
+        except IsADirectoryError:
+            raise InputError(f"body file is a directory: {path}") from None
+        except OSError as exc:
+            raise InputError(f"cannot read body file {path}: {exc.strerror}") from None
+    return spec.encode()
+
+
+def validate_url(url: str, *, what: str = "URL") -> str:
+    """An absolute http(s) URL with a host."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise InputError(f"invalid {what} {url!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"invalid {what} {url!r}: it must start with http:// or https:// and name a host")
+    if any(c.isspace() for c in url):
+        raise InputError(f"invalid {what} {url!r}: it must not contain whitespace")
+    return url
+
+
+def is_url(destination: str) -> bool:
+    return destination.startswith(("http://", "https://"))
+
+
+def validate_destination(destination: str) -> str:
+    """A URL, or a topic (URL group) name/id."""
+    if is_url(destination):
+        return validate_url(destination, what="destination URL")
+    if "://" in destination:
+        raise InputError(f"invalid destination {destination!r}: only http:// and https:// URLs are supported")
+    return validate_topic_name(destination, what="destination")
+
+
+def validate_topic_name(name: str, *, what: str = "topic name") -> str:
+    if not _TOPIC_RE.match(name):
+        raise InputError(
+            f"invalid {what} {name!r}: use only letters, digits, '-', '_' and '.'",
+            hint="a URL destination must start with http:// or https://" if what == "destination" else None,
+        )
+    return name
+
+
+def validate_id(value: str, *, what: str = "id") -> str:
+    """Message, task, schedule, endpoint, DLQ ids: letters, digits, `-`, `_`, `.`."""
+    if not _ID_RE.match(value) or value in (".", ".."):
+        raise InputError(f"invalid {what} {value!r}: use only letters, digits, '-', '_' and '.'")
+    return value
+
+
+def validate_dedup_id(value: str) -> str:
+    if not value or ":" in value or any(c.isspace() for c in value):
+        raise InputError(f"invalid deduplication id {value!r}: it must be non-empty, without ':' or whitespace")
+    return value
+
+
+def validate_method(method: str) -> str:
+    upper = method.upper()
+    if upper not in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"):
+        raise InputError(f"invalid method {method!r}: use GET, POST, PUT, PATCH or DELETE")
+    return upper
+
+
+def validate_retries(value: int) -> int:
+    if value < 0:
+        raise InputError(f"invalid --retries {value}: it must be 0 or more")
+    return value
+
+
+def split_cron(expr: str) -> tuple[str | None, str]:
+    """`CRON_TZ=Zone 0 9 * * *` → ("Zone", "0 9 * * *")."""
+    text = " ".join(expr.split())
+    if text.startswith("CRON_TZ="):
+        zone, _, rest = text[len("CRON_TZ=") :].partition(" ")
+        return zone, rest
+    return None, text
+
+
+def validate_cron(expr: str) -> str:
+    """A 5-field cron expression, optionally prefixed by `CRON_TZ=Zone `; returns it normalised."""
+    zone, fields = split_cron(expr)
+    if zone is not None:
+        _zone(zone)
+    if len(fields.split()) != 5:
+        raise InputError(f"invalid cron {expr!r}: expected 5 fields (minute hour day month weekday)")
+    from croniter import croniter
+
+    if not croniter.is_valid(fields):
+        raise InputError(f"invalid cron {expr!r}: see https://crontab.guru for the syntax")
+    return f"CRON_TZ={zone} {fields}" if zone else fields
+
+
+def next_fire_times(expr: str, count: int = 3, *, start: datetime | None = None) -> list[datetime]:
+    """The next `count` fire times of a (validated) cron expression, as aware datetimes in its zone."""
+    from croniter import croniter
+
+    zone, fields = split_cron(validate_cron(expr))
+    tz = _zone(zone) if zone else timezone.utc
+    base = (start or datetime.now(tz=timezone.utc)).astimezone(tz)
+    it = croniter(fields, base)
+    return [it.get_next(datetime) for _ in range(count)]
+
+
+def _zone(name: str):  # noqa: ANN202 - returns a tzinfo
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(f"unknown time zone {name!r} in CRON_TZ: use an IANA name such as Europe/Berlin") from None

@@ -1,0 +1,204 @@
+"""The one output sink: Rich table (terminal) | plain TSV (piped) | JSON (--json) | ids (-q).
+
+Data goes to stdout; messages, warnings, hints and progress go to stderr in every mode.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from qstash_cli.errors import Aborted, InputError
+
+TABLE, PLAIN, JSON, QUIET = "table", "plain", "json", "quiet"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a listing: a header, a key (or a function of the row), and how to render it."""
+
+    header: str
+    key: str | Callable[[dict[str, Any]], Any]
+    kind: str = "text"  # "text" | "time" (unix ms) | "json"
+
+    def raw(self, row: dict[str, Any]) -> Any:
+        return self.key(row) if callable(self.key) else row.get(self.key)
+
+    def render(self, row: dict[str, Any], *, human: bool) -> str:
+        return render_value(self.raw(row), self.kind, human=human)
+
+
+def render_value(value: Any, kind: str = "text", *, human: bool = False) -> str:
+    """A value as text: times as ISO (+ relative when human), containers as compact JSON."""
+    if value is None or value == "":
+        return "-" if human else ""
+    if kind == "time" and isinstance(value, (int, float)) and value > 0:
+        return format_time(int(value), human=human)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return str(value)
+
+
+def format_time(ms: int, *, human: bool = False) -> str:
+    """Unix milliseconds as ISO-8601 UTC, plus '(5m ago)' / '(in 2h)' when human."""
+    dt = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    iso = dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if not human:
+        return iso
+    delta = ms / 1000 - datetime.now(tz=timezone.utc).timestamp()
+    return f"{iso} ({_relative(delta)})"
+
+
+def _relative(seconds: float) -> str:
+    future, s = seconds > 0, abs(int(seconds))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if s >= size:
+            text = f"{s // size}{unit}"
+            break
+    else:
+        text = f"{s}s"
+    return f"in {text}" if future else f"{text} ago"
+
+
+class Output:
+    """Renders plain data in the selected mode. Construct with `Output.create()`."""
+
+    def __init__(self, mode: str, *, stdout: Any = None, stderr: Any = None) -> None:
+        self.mode = mode
+        self._stdout = stdout
+        self._stderr = stderr
+
+    @classmethod
+    def create(cls, *, json: bool = False, quiet: bool = False) -> Output:
+        if json:
+            mode = JSON
+        elif quiet:
+            mode = QUIET
+        else:
+            mode = TABLE if sys.stdout.isatty() and os.environ.get("TERM") != "dumb" else PLAIN
+        return cls(mode)
+
+    # -- streams ---------------------------------------------------------------------------------------------
+    @property
+    def stdout(self) -> Any:
+        return self._stdout or sys.stdout
+
+    @property
+    def stderr(self) -> Any:
+        return self._stderr or sys.stderr
+
+    def _console(self, *, stderr: bool = False) -> Any:
+        from rich.console import Console
+
+        return Console(file=self.stderr if stderr else self.stdout, highlight=False, soft_wrap=False)
+
+    # -- data (stdout) ---------------------------------------------------------------------------------------
+    def record(self, data: dict[str, Any], *, id_key: str | None = None, fields: list[Column] | None = None) -> None:
+        """One object: key/value table, `key<TAB>value` lines, the JSON document, or its id."""
+        if self.mode == JSON:
+            self.json(data)
+            return
+        if self.mode == QUIET:
+            if id_key and data.get(id_key) is not None:
+                self.line(str(data[id_key]))
+            return
+        cols = fields or [Column(k, k, "time" if _looks_like_time(k) else "text") for k in data]
+        human = self.mode == TABLE
+        pairs = [(c.header, c.render(data, human=human)) for c in cols if not (human and c.raw(data) is None)]
+        if human:
+            from rich.table import Table
+
+            table = Table(show_header=False, box=None, pad_edge=False)
+            table.add_column(style="bold")
+            table.add_column(overflow="fold")
+            for key, value in pairs:
+                table.add_row(key, value)
+            self._console().print(table)
+        else:
+            for key, value in pairs:
+                self.line(f"{key}\t{_one_line(value)}")
+
+    def rows(self, items: Iterable[dict[str, Any]], columns: list[Column], *, id_key: str | None = None) -> int:
+        """A listing. JSON is one array, streamed item by item; returns the number of rows."""
+        count = 0
+        if self.mode == JSON:
+            out = self.stdout
+            out.write("[")
+            for item in items:
+                out.write(("," if count else "") + "\n  " + json.dumps(item, ensure_ascii=False))
+                count += 1
+            out.write("\n]\n" if count else "]\n")
+            out.flush()
+            return count
+        if self.mode == QUIET:
+            for item in items:
+                if id_key and item.get(id_key) is not None:
+                    self.line(str(item[id_key]))
+                count += 1
+            return count
+        if self.mode == PLAIN:
+            self.line("\t".join(c.header for c in columns))
+            for item in items:
+                self.line("\t".join(_one_line(c.render(item, human=False)) for c in columns))
+                count += 1
+            return count
+        from rich.table import Table
+
+        table = Table(box=None, header_style="bold", pad_edge=False)
+        for col in columns:
+            table.add_column(col.header, overflow="fold")
+        for item in items:
+            table.add_row(*(c.render(item, human=True) for c in columns))
+            count += 1
+        if count:
+            self._console().print(table)
+        else:
+            self.info("(none)")
+        return count
+
+    def json(self, data: Any) -> None:
+        """One JSON document on stdout."""
+        self.line(json.dumps(data, indent=2, ensure_ascii=False))
+
+    def json_line(self, data: Any) -> None:
+        """One JSON object on one line (for streams: listen, batch, logs --follow)."""
+        self.line(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+
+    def line(self, text: str) -> None:
+        self.stdout.write(text + "\n")
+        self.stdout.flush()
+
+    # -- messages (stderr) -----------------------------------------------------------------------------------
+    def info(self, message: str) -> None:
+        """A human note on stderr; silent with -q and --json."""
+        if self.mode in (TABLE, PLAIN):
+            self.stderr.write(message + "\n")
+
+    def warn(self, message: str) -> None:
+        self.stderr.write(f"Warning: {message}\n")
+
+    def confirm(self, question: str, *, yes: bool) -> None:
+        """Ask before a destructive action; without a terminal, `--yes` is required."""
+        if yes:
+            return
+        if not sys.stdin.isatty():
+            raise InputError(f"refusing to {question} without --yes (no terminal to confirm on)")
+        import typer
+
+        if not typer.confirm(f"{question[0].upper()}{question[1:]}?", default=False, err=True):
+            raise Aborted("aborted; nothing was changed")
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\t", " ").replace("\r", "\\r").replace("\n", "\\n")
+
+
+def _looks_like_time(key: str) -> bool:
+    return key.endswith(("At", "Time")) or key in ("time", "notBefore", "deadline")
