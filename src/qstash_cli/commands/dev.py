@@ -1,7 +1,55 @@
-"""`qstash dev` (placeholder until the server lands; owned by the server engineer)."""
+"""`qstash dev`: run the local QStash server. Only typer is imported here; the server loads when the command runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
+PLANS = ("free", "payg", "pro")
 
-def register(root: typer.Typer) -> None:
-    """Registered by the module's owner."""
+
+def dev(
+    port: int = typer.Option(8080, "--port", envvar="QSTASH_DEV_PORT", help="Port to listen on."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; anything but loopback prints a warning."),
+    data: Path | None = typer.Option(
+        None, "--data", help="SQLite data file [default: dev.sqlite3 in the user data dir, e.g. ~/.local/share/qstash]."
+    ),
+    memory: bool = typer.Option(False, "--memory", help="Throwaway run: in-memory database, nothing kept."),
+    token: str | None = typer.Option(
+        None, "--token", help="Token clients must send [default: the official dev server's fixed token]."
+    ),
+    quota: str = typer.Option(
+        "payg", "--quota", envvar="QSTASH_DEV_QUOTA",
+        help="Plan limits to enforce: free, payg or pro (message size → 413; retries, delay, schedules, topics, "
+        "queues → 412).",
+    ),
+    dedup_window: float = typer.Option(
+        600.0, "--dedup-window", help="Seconds a deduplication id is remembered [default: 600 = 10 minutes]."
+    ),
+    backoff_scale: float = typer.Option(
+        1.0, "--backoff-scale", help="Multiply the retry backoff min(86400, e^(2.5n)) s, e.g. 0.001 for tests."
+    ),
+    sync: str = typer.Option("normal", "--sync", help="SQLite synchronous mode: normal (survives a crash of the "
+                             "server process) or full (also an OS crash; slower)."),
+    workers: int = typer.Option(64, "--workers", help="Concurrent deliveries."),
+    quiet: bool = typer.Option(False, "--quiet", help="No per-request and per-delivery lines on stderr."),
+) -> None:
+    """Run a local QStash server (v1 and v2 API) for development and tests.
+
+    Messages, schedules and keys are kept in SQLite, so nothing accepted is lost on a crash or restart.
+    """
+    if quota.lower() not in PLANS:
+        raise typer.BadParameter(f"choose one of {', '.join(PLANS)}", param_hint="--quota")
+    if sync not in ("normal", "full"):
+        raise typer.BadParameter("choose normal or full", param_hint="--sync")
+    from qstash_cli.server.run import Options, serve
+
+    opts = Options(port=port, host=host, data=str(data) if data else None, memory=memory, quota=quota.lower(),
+                   dedup_window=dedup_window, backoff_scale=backoff_scale, sync=sync, workers=workers, quiet=quiet)
+    if token:
+        opts.token = token
+    code = serve(opts)
+    if code:
+        raise typer.Exit(code)
+

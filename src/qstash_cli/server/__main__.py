@@ -1,0 +1,35 @@
+"""`python -m qstash_cli.server [options]`: the same server as `qstash dev`, without the CLI (tests, benchmarks)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from qstash_cli.server.run import DEFAULT_DEDUP_WINDOW, Options, serve
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m qstash_cli.server", description="Local QStash-compatible server.")
+    p.add_argument("--port", type=int, default=int(os.environ.get("QSTASH_DEV_PORT", "8080")))
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--data", default=None, help="SQLite file (default: under the user data dir)")
+    p.add_argument("--memory", action="store_true", help="keep nothing: in-memory database")
+    p.add_argument("--token", default=None)
+    p.add_argument("--quota", default=os.environ.get("QSTASH_DEV_QUOTA", "payg"), choices=["free", "payg", "pro"])
+    p.add_argument("--dedup-window", type=float, default=DEFAULT_DEDUP_WINDOW, help="seconds (default 600)")
+    p.add_argument("--backoff-scale", type=float, default=1.0)
+    p.add_argument("--sync", choices=["normal", "full"], default="normal")
+    p.add_argument("--workers", type=int, default=64)
+    p.add_argument("--quiet", action="store_true", help="no per-request / per-delivery lines")
+    a = p.parse_args(argv)
+    opts = Options(port=a.port, host=a.host, data=a.data, memory=a.memory, quota=a.quota,
+                   dedup_window=a.dedup_window, backoff_scale=a.backoff_scale, sync=a.sync, workers=a.workers,
+                   quiet=a.quiet)
+    if a.token:
+        opts.token = a.token
+    return serve(opts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

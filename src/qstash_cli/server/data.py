@@ -1,0 +1,360 @@
+"""Database jobs for messages, tasks, logs, dedup, DLQ and keys. Each runs on the store's writer thread."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+from typing import Any
+
+from qstash_cli.server.ids import dlq_id, new_id, new_signing_key
+from qstash_cli.server.models import FINAL, PENDING, Delivery, MessageSpec, Outcome, Target
+
+Conn = sqlite3.Connection
+RESPONSE_BODY_LIMIT = 1 << 20
+_PENDING_SQL = "('CREATED', 'RETRY', 'ACTIVE')"
+
+
+# -- keys -------------------------------------------------------------------------------------------------------
+
+
+def get_keys(conn: Conn, current: str, nxt: str) -> tuple[str, str]:
+    """The stored signing keys, initialised to (current, nxt) on first use."""
+    rows = dict(conn.execute("SELECT k, v FROM kv WHERE k IN ('key.current', 'key.next')").fetchall())
+    if "key.current" not in rows:
+        conn.executemany("INSERT OR REPLACE INTO kv VALUES (?, ?)", [("key.current", current), ("key.next", nxt)])
+        return current, nxt
+    return rows["key.current"], rows["key.next"]
+
+
+def rotate_keys(conn: Conn) -> tuple[str, str]:
+    """Next becomes current; a new random next is made."""
+    row = conn.execute("SELECT v FROM kv WHERE k = 'key.next'").fetchone()
+    current, nxt = row[0], new_signing_key()
+    conn.executemany("INSERT OR REPLACE INTO kv VALUES (?, ?)", [("key.current", current), ("key.next", nxt)])
+    return current, nxt
+
+
+# -- logs -------------------------------------------------------------------------------------------------------
+
+
+def add_log(
+    conn: Conn,
+    time: int,
+    state: str,
+    d: Delivery,
+    *,
+    error: str | None = None,
+    next_delivery_time: int | None = None,
+    outcome: Outcome | None = None,
+) -> None:
+    """Append one state change of a task to the log."""
+    status = header = body = None
+    if outcome is not None and outcome.status is not None:
+        status = outcome.status
+        header = json.dumps(outcome.headers)
+        body = base64.b64encode(outcome.body[:4096]).decode()
+    conn.execute(
+        "INSERT INTO logs (time, message_id, task_id, state, error, next_delivery_time, url, topic_name, "
+        "endpoint_name, schedule_id, queue_name, label, response_status, response_header, response_body) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            time,
+            d.message_id,
+            d.task_id,
+            state,
+            error,
+            next_delivery_time,
+            d.url,
+            d.topic_name,
+            d.endpoint_name,
+            d.schedule_id,
+            d.queue_name,
+            d.meta.get("label"),
+            status,
+            header,
+            body,
+        ),
+    )
+
+
+# -- publish ----------------------------------------------------------------------------------------------------
+
+
+def insert_message(conn: Conn, spec: MessageSpec) -> list[Delivery]:
+    """Store a message and one CREATED task per target."""
+    conn.execute(
+        "INSERT INTO messages (id, created_at, url, topic_name, queue_name, schedule_id, label, meta, body) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            spec.id,
+            spec.created_at,
+            spec.url,
+            spec.topic_name,
+            spec.queue_name,
+            spec.schedule_id,
+            spec.label,
+            json.dumps(spec.meta),
+            spec.body,
+        ),
+    )
+    deliveries = []
+    for target in spec.targets:
+        task_id = new_id("tsk")
+        spec.task_ids.append(task_id)
+        conn.execute(
+            "INSERT INTO tasks (id, message_id, url, endpoint_id, endpoint_name, queue_name, state, retried, "
+            "max_retries, next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, 'CREATED', 0, ?, ?, ?)",
+            (
+                task_id,
+                spec.id,
+                target.url,
+                target.endpoint_id,
+                target.endpoint_name,
+                spec.queue_name,
+                spec.max_retries,
+                spec.not_before,
+                spec.created_at,
+            ),
+        )
+        d = Delivery(
+            task_id=task_id,
+            message_id=spec.id,
+            url=target.url,
+            next_at=spec.not_before,
+            retried=0,
+            max_retries=spec.max_retries,
+            meta=spec.meta,
+            body=spec.body,
+            queue_name=spec.queue_name,
+            topic_name=spec.topic_name,
+            endpoint_name=target.endpoint_name,
+            schedule_id=spec.schedule_id,
+        )
+        add_log(conn, spec.created_at, "CREATED", d, next_delivery_time=spec.not_before)
+        deliveries.append(d)
+    return deliveries
+
+
+def publish(
+    conn: Conn, specs: list[MessageSpec], dedup_key: str | None, expires_at: int, response: Any, now: int
+) -> tuple[Any, list[Delivery]]:
+    """Store messages unless `dedup_key` was seen within its window: returns (earlier response or None, tasks)."""
+    if dedup_key:
+        row = conn.execute("SELECT response, expires_at FROM dedup WHERE k = ?", (dedup_key,)).fetchone()
+        if row is not None and row["expires_at"] > now:
+            return json.loads(row["response"]), []
+    deliveries = [d for spec in specs for d in insert_message(conn, spec)]
+    if dedup_key:
+        conn.execute(
+            "INSERT OR REPLACE INTO dedup VALUES (?, ?, ?)", (dedup_key, expires_at, json.dumps(response))
+        )
+    return None, deliveries
+
+
+def prune_dedup(conn: Conn, now: int) -> int:
+    """Drop expired dedup ids."""
+    return conn.execute("DELETE FROM dedup WHERE expires_at <= ?", (now,)).rowcount
+
+
+# -- delivery ---------------------------------------------------------------------------------------------------
+
+
+def pending_page(conn: Conn, after: tuple[int, str], limit: int) -> list[tuple[int, str, str | None]]:
+    """Pending tasks ordered by (next_at, id), after the given key: for loading the due-queue at start."""
+    rows = conn.execute(
+        f"SELECT next_at, id, queue_name FROM tasks WHERE state IN {_PENDING_SQL} AND (next_at, id) > (?, ?) "
+        "ORDER BY next_at, id LIMIT ?",
+        (after[0], after[1], limit),
+    ).fetchall()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def load_delivery(conn: Conn, task_id: str) -> Delivery | None:
+    """The delivery for a task that is still pending, else None."""
+    task = conn.execute(f"SELECT * FROM tasks WHERE id = ? AND state IN {_PENDING_SQL}", (task_id,)).fetchone()
+    if task is None:
+        return None
+    message = conn.execute("SELECT * FROM messages WHERE id = ?", (task["message_id"],)).fetchone()
+    return Delivery.from_rows(task, message) if message is not None else None
+
+
+def mark_active(conn: Conn, d: Delivery, at: int) -> None:
+    """An attempt started."""
+    cur = conn.execute("UPDATE tasks SET state = 'ACTIVE' WHERE id = ? AND state IN ('CREATED', 'RETRY')", (d.task_id,))
+    if cur.rowcount:
+        add_log(conn, at, "ACTIVE", d)
+
+
+def _finish_message(conn: Conn, message_id: str) -> None:
+    if conn.execute(
+        f"SELECT 1 FROM tasks WHERE message_id = ? AND state IN {_PENDING_SQL} LIMIT 1", (message_id,)
+    ).fetchone() is None:
+        conn.execute("UPDATE messages SET done = 1 WHERE id = ?", (message_id,))
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def callback_body(d: Delivery, o: Outcome, message: Any, dlq: str | None) -> bytes:
+    """The JSON payload of a callback or failure callback (API reference C.3)."""
+    meta = d.meta
+    created = message["created_at"] if message is not None else o.started
+    payload: dict[str, Any] = {
+        "status": o.status if o.status is not None else 0,
+        "header": o.headers,
+        "body": _b64(o.body[:RESPONSE_BODY_LIMIT]),
+        "retried": d.retried,
+        "maxRetries": d.max_retries,
+        "sourceMessageId": d.message_id,
+        "topicName": d.topic_name or "",
+        "endpointName": d.endpoint_name or "",
+        "url": d.url,
+        "method": meta.get("method", "POST"),
+        "sourceHeader": meta.get("header", {}),
+        "sourceBody": _b64(d.body),
+        "notBefore": str(meta.get("notBefore", created)),
+        "createdAt": str(created),
+        "scheduleId": d.schedule_id or "",
+        "callerIP": meta.get("callerIP", ""),
+    }
+    if o.error:
+        payload["error"] = o.error
+    if dlq is not None:
+        payload["dlqId"] = dlq
+    return json.dumps(payload).encode()
+
+
+def _callback_spec(d: Delivery, o: Outcome, message: Any, kind: str, dlq: str | None, now: int) -> MessageSpec:
+    meta = d.meta
+    settings = meta.get(kind + "Settings", {})
+    header = {"Content-Type": ["application/json"], **meta.get(kind + "Header", {})}
+    delay = int(settings.get("delay", 0))
+    cb_meta = {
+        "method": settings.get("method", "POST"),
+        "header": header,
+        "timeout": settings.get("timeout", meta.get("timeout")),
+        "retryDelayExpression": settings.get("retryDelayExpression"),
+        "callerIP": meta.get("callerIP", ""),
+        "isCallback": kind,
+        "sourceMessageId": d.message_id,
+        "api": meta.get("api", "v2"),
+        "notBefore": now + delay * 1000,
+    }
+    retries = int(settings.get("retries", d.max_retries))
+    return MessageSpec(
+        id=new_id("msg"),
+        created_at=now,
+        not_before=now + delay * 1000,
+        max_retries=retries,
+        meta={k: v for k, v in cb_meta.items() if v is not None},
+        body=callback_body(d, o, message, dlq),
+        targets=[Target(meta[kind])],
+    )
+
+
+def record_attempt(conn: Conn, d: Delivery, o: Outcome) -> list[Delivery]:
+    """Store an attempt's outcome; returns tasks to schedule (the retry, callback messages)."""
+    row = conn.execute("SELECT state FROM tasks WHERE id = ?", (d.task_id,)).fetchone()
+    if row is None or row["state"] in FINAL:
+        return []
+    now = o.finished
+    ok = o.status is not None and 200 <= o.status < 300
+    follow: list[Delivery] = []
+    dlq: str | None = None
+    if ok:
+        conn.execute(
+            "UPDATE tasks SET state = 'DELIVERED', completed_at = ?, error = NULL WHERE id = ?", (now, d.task_id)
+        )
+        add_log(conn, now, "DELIVERED", d, outcome=o)
+    else:
+        error = o.error or f"destination responded with status {o.status}"
+        add_log(conn, now, "ERROR", d, error=error, outcome=o)
+        if o.retry_at is not None:
+            conn.execute(
+                "UPDATE tasks SET state = 'RETRY', retried = retried + 1, next_at = ?, last_error_at = ?, error = ? "
+                "WHERE id = ?",
+                (o.retry_at, now, error, d.task_id),
+            )
+            add_log(conn, now, "RETRY", d, error=error, next_delivery_time=o.retry_at)
+            follow.append(
+                Delivery(**{**d.__dict__, "retried": d.retried + 1, "next_at": o.retry_at})  # type: ignore[arg-type]
+            )
+        else:
+            conn.execute(
+                "UPDATE tasks SET state = 'FAILED', completed_at = ?, last_error_at = ?, error = ? WHERE id = ?",
+                (now, now, error, d.task_id),
+            )
+            add_log(conn, now, "FAILED", d, error=error, outcome=o)
+            dlq = dlq_id(now)
+            conn.execute(
+                "INSERT INTO dlq (id, seq, message_id, task_id, created_at, url, topic_name, queue_name, schedule_id, "
+                "label, response_status, response_header, response_body, error) "
+                "VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM dlq), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    dlq,
+                    d.message_id,
+                    d.task_id,
+                    now,
+                    d.url,
+                    d.topic_name,
+                    d.queue_name,
+                    d.schedule_id,
+                    d.meta.get("label"),
+                    o.status,
+                    json.dumps(o.headers),
+                    o.body[:RESPONSE_BODY_LIMIT],
+                    error,
+                ),
+            )
+    if o.retry_at is None:
+        _finish_message(conn, d.message_id)
+    if not d.meta.get("isCallback"):
+        message = conn.execute("SELECT created_at FROM messages WHERE id = ?", (d.message_id,)).fetchone()
+        kinds = ["callback"] if d.meta.get("callback") else []
+        if dlq is not None and d.meta.get("failureCallback"):
+            kinds.append("failureCallback")
+        for kind in kinds:
+            spec = _callback_spec(d, o, message, kind, dlq if kind == "failureCallback" else None, now)
+            follow.extend(insert_message(conn, spec))
+    return follow
+
+
+# -- cancel -----------------------------------------------------------------------------------------------------
+
+
+def cancel_messages(conn: Conn, message_ids: list[str], now: int) -> tuple[int, list[str]]:
+    """Cancel the pending tasks of these messages: (messages cancelled, task ids cancelled)."""
+    count, task_ids = 0, []
+    for mid in message_ids:
+        rows = conn.execute(
+            f"SELECT t.*, m.meta, m.body, m.topic_name, m.schedule_id FROM tasks t JOIN messages m "
+            f"ON m.id = t.message_id WHERE t.message_id = ? AND t.state IN {_PENDING_SQL}",
+            (mid,),
+        ).fetchall()
+        if not rows:
+            continue
+        count += 1
+        for row in rows:
+            d = Delivery.from_rows(row, row)
+            conn.execute("UPDATE tasks SET state = 'CANCELLED', completed_at = ? WHERE id = ?", (now, d.task_id))
+            add_log(conn, now, "CANCELLED", d)
+            task_ids.append(d.task_id)
+        conn.execute("UPDATE messages SET done = 1 WHERE id = ?", (mid,))
+    return count, task_ids
+
+
+def pending_message_ids(conn: Conn, where: str, args: list[Any], limit: int | None) -> list[str]:
+    """Ids of messages not yet done matching an SQL filter over `messages`."""
+    sql = f"SELECT id FROM messages WHERE done = 0{' AND ' + where if where else ''} ORDER BY created_at"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return [r[0] for r in conn.execute(sql, args).fetchall()]
+
+
+def message_exists(conn: Conn, message_id: str) -> bool:
+    return conn.execute("SELECT 1 FROM messages WHERE id = ?", (message_id,)).fetchone() is not None
+
+
+__all__ = ["PENDING"]

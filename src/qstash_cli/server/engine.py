@@ -1,0 +1,277 @@
+"""Delivery: an in-memory due-queue (heap) in front of a bounded pool of async workers sharing one HTTP client.
+
+The heap holds (next_at, seq, task_id, queue_name, payload). Tasks due soon keep their payload (no database read);
+far-off ones keep only the id and are loaded when due. At start the heap is filled from the pending tasks in the
+database, page by page. Every attempt is signed with the current key at delivery time and recorded in one write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import collections
+import heapq
+import itertools
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from qstash_cli.server import data
+from qstash_cli.server.ids import now_ms
+from qstash_cli.server.models import Delivery, Outcome
+from qstash_cli.server.parse import retry_after, retry_delay_ms
+from qstash_cli.server.store import Store
+from qstash_cli.signing import sign
+
+KEEP_PAYLOAD_MS = 2000
+USER_AGENT = "Upstash-QStash"
+
+
+@dataclass
+class KeyRing:
+    """The signing keys in force; shared by the HTTP layer (rotate) and the workers (sign)."""
+
+    current: str
+    next: str
+
+
+@dataclass
+class QueueState:
+    parallelism: int = 1
+    paused: bool = False
+    active: int = 0
+    waiting: collections.deque = field(default_factory=collections.deque)
+
+
+def backoff_seconds(retried: int, scale: float) -> float:
+    """The documented default backoff before retry number `retried` (1-based): min(86400, e^(2.5·n)), scaled."""
+    return min(86400.0, math.exp(2.5 * retried)) * scale
+
+
+class Engine:
+    """Schedules tasks by due time and runs their delivery attempts."""
+
+    def __init__(
+        self,
+        store: Store,
+        keys: KeyRing,
+        *,
+        backoff_scale: float = 1.0,
+        workers: int = 64,
+        default_timeout: float = 300.0,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.keys = keys
+        self.backoff_scale = backoff_scale
+        self.workers = workers
+        self.default_timeout = default_timeout
+        self.log = log or (lambda line: None)
+        self.cancelled: set[str] = set()
+        self.queues: dict[str, QueueState] = {}
+        self._heap: list[tuple] = []
+        self._seq = itertools.count()
+        self._wake: asyncio.Event | None = None
+        self._ready: asyncio.Queue | None = None
+        self._tasks: list[asyncio.Task] = []
+        self.client: httpx.AsyncClient | None = None
+        self.inflight = 0
+
+    # -- scheduling -------------------------------------------------------------------------------------------
+
+    def add(self, deliveries: list[Delivery]) -> None:
+        """Queue tasks for delivery at their `next_at`."""
+        now = now_ms()
+        for d in deliveries:
+            payload = d if d.next_at - now < KEEP_PAYLOAD_MS else None
+            heapq.heappush(self._heap, (d.next_at, next(self._seq), d.task_id, d.queue_name, payload))
+        if deliveries and self._wake is not None:
+            self._wake.set()
+
+    def cancel(self, task_ids: list[str]) -> None:
+        """Skip these tasks when they come due."""
+        self.cancelled.update(task_ids)
+
+    def set_queue(self, name: str, parallelism: int, paused: bool) -> None:
+        """Create or update a queue's limits, releasing waiting tasks when allowed."""
+        state = self.queues.setdefault(name, QueueState())
+        state.parallelism, state.paused = max(1, parallelism), paused
+        self._drain_queue(state)
+
+    def _offer(self, item: tuple) -> None:
+        assert self._ready is not None
+        name = item[3]
+        if name is None:
+            self._ready.put_nowait(item)
+            return
+        state = self.queues.setdefault(name, QueueState())
+        state.waiting.append(item)
+        self._drain_queue(state)
+
+    def _drain_queue(self, state: QueueState) -> None:
+        while state.waiting and not state.paused and state.active < state.parallelism and self._ready is not None:
+            state.active += 1
+            self._ready.put_nowait(state.waiting.popleft())
+
+    def _release(self, name: str | None) -> None:
+        if name is None:
+            return
+        state = self.queues.get(name)
+        if state is not None:
+            state.active = max(0, state.active - 1)
+            self._drain_queue(state)
+
+    # -- lifecycle --------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the HTTP client, load pending tasks, start the dispatcher and the workers."""
+        self._wake = asyncio.Event()
+        self._ready = asyncio.Queue()
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(self.default_timeout, connect=10.0),
+            limits=httpx.Limits(max_connections=self.workers, max_keepalive_connections=self.workers),
+            follow_redirects=False,
+            trust_env=False,
+        )
+        after: tuple[int, str] = (-1, "")
+        while True:
+            page = await self.store.run(data.pending_page, after, 5000)
+            for next_at, task_id, queue_name in page:
+                heapq.heappush(self._heap, (next_at, next(self._seq), task_id, queue_name, None))
+            if len(page) < 5000:
+                break
+            after = (page[-1][0], page[-1][1])
+        self._tasks = [asyncio.create_task(self._dispatch())]
+        self._tasks += [asyncio.create_task(self._work()) for _ in range(self.workers)]
+
+    async def stop(self) -> None:
+        """Stop workers (an attempt in flight is retried after the next start) and close the client."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.client is not None:
+            await self.client.aclose()
+
+    @property
+    def backlog(self) -> int:
+        return len(self._heap)
+
+    async def _dispatch(self) -> None:
+        assert self._wake is not None
+        while True:
+            now = now_ms()
+            while self._heap and self._heap[0][0] <= now:
+                self._offer(heapq.heappop(self._heap))
+            timeout = (self._heap[0][0] - now) / 1000 if self._heap else None
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _work(self) -> None:
+        assert self._ready is not None
+        while True:
+            item = await self._ready.get()
+            self.inflight += 1
+            try:
+                await self._attempt(item)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a worker must survive anything
+                self.log(f"delivery error for {item[2]}: {type(exc).__name__}: {exc}")
+            finally:
+                self.inflight -= 1
+                self._release(item[3])
+
+    # -- one attempt ------------------------------------------------------------------------------------------
+
+    async def _attempt(self, item: tuple) -> None:
+        task_id = item[2]
+        if task_id in self.cancelled:
+            self.cancelled.discard(task_id)
+            return
+        d: Delivery | None = item[4]
+        if d is None:
+            d = await self.store.run(data.load_delivery, task_id)
+            if d is None:
+                return
+        started = now_ms()
+        self.store.submit(data.mark_active, d, started)
+        outcome = await self._send(d, started)
+        follow = await self.store.run(data.record_attempt, d, outcome)
+        self.add(follow)
+        status = outcome.status if outcome.status is not None else "ERR"
+        note = f" ({outcome.error})" if outcome.error else ""
+        retry = f" retry in {(outcome.retry_at - outcome.finished) / 1000:.3g}s" if outcome.retry_at else ""
+        self.log(
+            f"deliver {d.meta.get('method', 'POST')} {d.url} {status} {outcome.finished - started}ms "
+            f"{d.message_id} retried={d.retried}{note}{retry}"
+        )
+
+    def headers_for(self, d: Delivery) -> list[tuple[str, str]]:
+        """The request headers of an attempt: forwarded ones plus the Upstash-* set, signed with the current key."""
+        headers = [(name, value) for name, values in d.meta.get("header", {}).items() for value in values]
+        headers += [
+            ("User-Agent", USER_AGENT),
+            ("Upstash-Signature", sign(self.keys.current, d.url, d.body)),
+            ("Upstash-Message-Id", d.message_id),
+            ("Upstash-Retried", str(d.retried)),
+            ("Upstash-Caller-Ip", d.meta.get("callerIP") or "127.0.0.1"),
+            ("Upstash-Region", "local"),
+        ]
+        if d.schedule_id:
+            headers.append(("Upstash-Schedule-Id", d.schedule_id))
+        if d.topic_name:
+            headers.append(("Upstash-Topic-Name", d.topic_name))
+        if d.meta.get("isCallback"):
+            headers.append(("Upstash-Callback", "true"))
+        return headers
+
+    async def _send(self, d: Delivery, started: int) -> Outcome:
+        assert self.client is not None
+        timeout = float(d.meta.get("timeout") or self.default_timeout)
+        status: int | None = None
+        resp_headers: dict[str, list[str]] = {}
+        resp_body = b""
+        error: str | None = None
+        flat: dict[str, str] = {}
+        try:
+            response = await self.client.request(
+                d.meta.get("method", "POST"),
+                d.url,
+                content=d.body,
+                headers=self.headers_for(d),
+                timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            )
+            status, resp_body = response.status_code, response.content
+            for name, value in response.headers.multi_items():
+                resp_headers.setdefault(name.title(), []).append(value)
+                flat[name.lower()] = value
+        except httpx.TimeoutException:
+            error = f"timeout after {timeout:g}s"
+        except httpx.HTTPError as exc:
+            error = f"connection error: {type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        except Exception as exc:  # noqa: BLE001 - invalid URL and the like
+            error = f"request failed: {exc}"
+        finished = now_ms()
+        retry_at = self._retry_at(d, status, flat, finished)
+        return Outcome(started, finished, status, resp_headers, resp_body, error, retry_at)
+
+    def _retry_at(self, d: Delivery, status: int | None, headers: dict[str, str], finished: int) -> int | None:
+        if status is not None and 200 <= status < 300:
+            return None
+        if status == 489 and headers.get("upstash-nonretryable-error", "").lower() == "true":
+            return None
+        if d.retried >= d.max_retries:
+            return None
+        wait = retry_after(headers, time.time()) if status is not None else None
+        if wait is not None:
+            return finished + int(wait * 1000)
+        expr = d.meta.get("retryDelayExpression")
+        if expr:
+            ms = retry_delay_ms(expr, d.retried)
+            if ms is not None:
+                return finished + int(ms * self.backoff_scale)
+        return finished + int(backoff_seconds(d.retried + 1, self.backoff_scale) * 1000)

@@ -1,0 +1,156 @@
+"""HTTP plumbing for the routes: auth, JSON errors, body reading, per-request log lines."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from qstash_cli.server.catalog import NotFound
+from qstash_cli.server.parse import BadValue
+from qstash_cli.server.publishing import LimitError
+
+
+class ApiError(Exception):
+    """An error answered as `{"error": message}` with `status`."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def to_response(value: Any) -> Response:
+    """dict/list → 200 JSON; (status, body[, headers]) → that; Response → as is; None → 200 empty."""
+    if isinstance(value, Response):
+        return value
+    if value is None:
+        return Response(status_code=200)
+    if isinstance(value, tuple):
+        status, body, *rest = value
+        headers = rest[0] if rest else None
+        if body is None:
+            return Response(status_code=status, headers=headers)
+        return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(value)
+
+
+Handler = Callable[[Request], Awaitable[Any]]
+
+
+def endpoint(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap a route: check the token, map domain errors to JSON errors."""
+
+    @functools.wraps(fn)
+    async def wrapper(request: Request) -> Response:
+        srv = request.app.state.srv
+        token = request.headers.get("authorization", "")
+        token = token[7:].strip() if token[:7].lower() == "bearer " else request.query_params.get("qstash_token", "")
+        if token != srv.token:
+            return error(401, "unauthorized: missing or invalid token")
+        try:
+            return to_response(await fn(request))
+        except ApiError as exc:
+            return error(exc.status, exc.message)
+        except NotFound as exc:
+            return error(404, str(exc.args[0]) if exc.args else "not found")
+        except LimitError as exc:
+            return error(412, str(exc))
+        except BadValue as exc:
+            return error(400, str(exc))
+
+    return wrapper
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body; 413 beyond `limit` bytes (checked before reading when Content-Length is given)."""
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limit:
+        raise ApiError(413, f"message size {length} bytes exceeds the limit of {limit} bytes")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise ApiError(413, f"message size exceeds the limit of {limit} bytes")
+    return body
+
+
+async def read_json(request: Request, limit: int, *, required: bool = True) -> Any:
+    """The JSON body; 400 when it is malformed (or missing and required)."""
+    body = await read_body(request, limit)
+    if not body.strip():
+        if required:
+            raise ApiError(400, "request body must be JSON")
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "request body is not valid JSON") from None
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 as JSON."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return error(404, f"not found: {request.method} {request.url.path}")
+    if exc.status_code == 405:
+        return error(405, f"method {request.method} not allowed on {request.url.path}")
+    return error(exc.status_code, str(exc.detail))
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    sys.stderr.write(f"internal error on {request.method} {request.url.path}: {type(exc).__name__}: {exc}\n")
+    return error(500, "internal server error")
+
+
+class AccessLog:
+    """ASGI middleware writing `METHOD path status ms` to stderr for each request."""
+
+    def __init__(self, app: ASGIApp, enabled: Callable[[], bool]) -> None:
+        self.app = app
+        self.enabled = enabled
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.enabled():
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = [0]
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await self.app_send(send, message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            path = scope.get("raw_path", scope["path"].encode()).decode("latin-1", "replace")
+            if len(path) > 160:
+                path = path[:157] + "..."
+            ms = (time.perf_counter() - start) * 1000
+            sys.stderr.write(f"{scope['method']} {_redact(path)} {status[0]} {ms:.1f}ms\n")
+
+    @staticmethod
+    async def app_send(send: Send, message: Message) -> None:
+        await send(message)
+
+
+def _redact(path: str) -> str:
+    if "qstash_token=" not in path:
+        return path
+    head, _, tail = path.partition("qstash_token=")
+    rest = tail.partition("&")
+    return f"{head}qstash_token=***{rest[1]}{rest[2]}"

@@ -1,0 +1,174 @@
+"""Start the server: open the store, bind the socket, print the credentials, run uvicorn until Ctrl-C/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import socket
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from qstash_cli import devcreds
+
+DEFAULT_DEDUP_WINDOW = 600.0
+
+
+@dataclass
+class Options:
+    """`qstash dev` settings (see `qstash dev --help`)."""
+
+    port: int = devcreds.DEV_PORT
+    host: str = "127.0.0.1"
+    data: str | None = None
+    memory: bool = False
+    token: str = devcreds.DEV_TOKEN
+    quota: str = "payg"
+    dedup_window: float = DEFAULT_DEDUP_WINDOW
+    backoff_scale: float = 1.0
+    sync: str = "normal"
+    workers: int = 64
+    quiet: bool = False
+    current_key: str = devcreds.DEV_CURRENT_SIGNING_KEY
+    next_key: str = devcreds.DEV_NEXT_SIGNING_KEY
+
+
+def default_data_path() -> Path:
+    """The SQLite file used when neither --data nor --memory is given."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("qstash")) / "dev.sqlite3"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _say(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def banner(opts: Options, url: str, keys: tuple[str, str], where: str) -> list[str]:
+    """The start-up lines: where it runs, the credentials as export lines, and how to use it."""
+    lines = [
+        f"qstash dev: local QStash server running at {url} ({where}, quota {opts.quota})",
+        "",
+        f"export QSTASH_URL={url}",
+        f"export QSTASH_TOKEN={opts.token}",
+        f"export QSTASH_CURRENT_SIGNING_KEY={keys[0]}",
+        f"export QSTASH_NEXT_SIGNING_KEY={keys[1]}",
+        "",
+        "In another terminal:  qstash -p dev publish http://127.0.0.1:9000/ -d hello",
+    ]
+    if url != devcreds.DEV_URL or opts.token != devcreds.DEV_TOKEN:
+        lines.append("(the built-in `dev` profile expects port 8080 and the default token; otherwise use the exports)")
+    lines += ["Press Ctrl-C to stop.", ""]
+    return lines
+
+
+def serve(opts: Options) -> int:
+    """Run the server in the foreground; returns an exit code."""
+    import uvicorn
+
+    from qstash_cli.server import data
+    from qstash_cli.server.app import Server, build
+    from qstash_cli.server.engine import Engine, KeyRing
+    from qstash_cli.server.http import AccessLog
+    from qstash_cli.server.ids import now_ms
+    from qstash_cli.server.quota import plan
+    from qstash_cli.server.scheduler import Scheduler
+    from qstash_cli.server.store import Store
+
+    try:
+        quota = plan(opts.quota)
+    except ValueError as exc:
+        _say(f"Error: {exc}")
+        return 2
+    if opts.memory:
+        path, where = None, "in memory, nothing is kept"
+    else:
+        target = Path(opts.data).expanduser() if opts.data else default_data_path()
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            _say(f"Error: cannot create {target.parent}: {exc}")
+            return 1
+        path, where = str(target), f"data in {target}"
+    try:
+        sock = _bind(opts.host, opts.port)
+    except OSError as exc:
+        _say(f"Error: cannot listen on {opts.host}:{opts.port}: {exc.strerror or exc}")
+        return 1
+    try:
+        store = Store(path, sync=opts.sync)
+    except Exception as exc:  # noqa: BLE001 - a corrupt or unreadable data file
+        sock.close()
+        _say(f"Error: cannot open the data file {path}: {exc}")
+        return 1
+    keys = KeyRing(*store.call(data.get_keys, opts.current_key, opts.next_key))
+    log = (lambda line: None) if opts.quiet else _say
+    engine = Engine(store, keys, backoff_scale=opts.backoff_scale, workers=opts.workers,
+                    default_timeout=float(quota.timeout), log=log)
+    sched = Scheduler(store, engine, log=log)
+    srv = Server(store, engine, sched, keys, quota, opts.token, int(opts.dedup_window * 1000))
+    shown_host = f"[{opts.host}]" if ":" in opts.host else opts.host
+    url = f"http://{shown_host}:{sock.getsockname()[1]}"
+
+    async def prune() -> None:
+        while True:
+            await asyncio.sleep(60)
+            await store.run(data.prune_dedup, now_ms())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: object) -> AsyncIterator[None]:
+        app.state.srv = srv  # type: ignore[attr-defined]
+        await engine.start()
+        await sched.start()
+        pruner = asyncio.create_task(prune())
+        for line in banner(opts, url, (keys.current, keys.next), where):
+            _say(line)
+        if not is_loopback(opts.host):
+            _say(f"Warning: listening on {opts.host}, not only on this machine: anyone who can reach it and knows "
+                 "the token can publish through it.")
+        try:
+            yield
+        finally:
+            pruner.cancel()
+            await sched.stop()
+            await engine.stop()
+
+    app = AccessLog(build(lifespan), enabled=lambda: not opts.quiet)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=3,
+        timeout_keep_alive=30,
+        h11_max_incomplete_event_size=256 * 1024,
+        server_header=False,
+    )
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        store.close()
+        _say("qstash dev: stopped")
+    return 0

@@ -1,0 +1,179 @@
+"""SQLite store with one writer thread doing group commit.
+
+Every database job (a function taking the connection) runs on one thread. The thread takes all jobs waiting in its
+queue, runs them inside a single transaction (each in its own savepoint, so one failing job does not undo the others),
+commits once, and only then resolves the callers' futures. A publish is answered 2xx only after the commit that holds
+it, so throughput comes from batching, not from skipping durability.
+
+Journal: WAL. `synchronous=NORMAL` (the default here) makes every commit durable against a crash of *this process*
+(SIGKILL, OOM, Ctrl-C): a committed transaction is in the WAL file in the OS page cache before COMMIT returns, and the
+next open replays it. Only an OS crash or power cut can lose the last transactions; `--sync full` fsyncs every commit
+to cover that too, at the cost of one fsync per group. SIGKILL is the threat model the tests exercise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS topics (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+    headers TEXT);
+CREATE TABLE IF NOT EXISTS endpoints (
+    id TEXT PRIMARY KEY, topic_id TEXT NOT NULL, url TEXT NOT NULL, name TEXT, created_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS endpoints_topic ON endpoints(topic_id);
+CREATE TABLE IF NOT EXISTS queues (
+    name TEXT PRIMARY KEY, parallelism INTEGER NOT NULL, paused INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, url TEXT, topic_name TEXT, queue_name TEXT, schedule_id TEXT,
+    label TEXT, meta TEXT NOT NULL, body BLOB NOT NULL, done INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS messages_created ON messages(created_at);
+CREATE TABLE IF NOT EXISTS tasks (
+    id TEXT PRIMARY KEY, message_id TEXT NOT NULL, url TEXT NOT NULL, endpoint_id TEXT, endpoint_name TEXT,
+    queue_name TEXT, state TEXT NOT NULL, retried INTEGER NOT NULL DEFAULT 0, max_retries INTEGER NOT NULL,
+    next_at INTEGER NOT NULL, created_at INTEGER NOT NULL, completed_at INTEGER, last_error_at INTEGER, error TEXT);
+CREATE INDEX IF NOT EXISTS tasks_message ON tasks(message_id);
+CREATE INDEX IF NOT EXISTS tasks_pending ON tasks(next_at) WHERE state IN ('CREATED', 'RETRY', 'ACTIVE');
+CREATE TABLE IF NOT EXISTS logs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, message_id TEXT NOT NULL, task_id TEXT,
+    state TEXT NOT NULL, error TEXT, next_delivery_time INTEGER, url TEXT, topic_name TEXT, endpoint_name TEXT,
+    schedule_id TEXT, queue_name TEXT, label TEXT, response_status INTEGER, response_header TEXT,
+    response_body TEXT);
+CREATE INDEX IF NOT EXISTS logs_message ON logs(message_id);
+CREATE INDEX IF NOT EXISTS logs_task ON logs(task_id);
+CREATE INDEX IF NOT EXISTS logs_time ON logs(time);
+CREATE TABLE IF NOT EXISTS schedules (
+    id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, cron TEXT NOT NULL, destination TEXT NOT NULL,
+    paused INTEGER NOT NULL DEFAULT 0, next_at INTEGER, last_at INTEGER, last_states TEXT, error TEXT,
+    meta TEXT NOT NULL, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS dedup (k TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, response TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dlq (
+    id TEXT PRIMARY KEY, seq INTEGER NOT NULL, message_id TEXT NOT NULL, task_id TEXT, created_at INTEGER NOT NULL,
+    url TEXT, topic_name TEXT, queue_name TEXT, schedule_id TEXT, label TEXT, response_status INTEGER,
+    response_header TEXT, response_body BLOB, error TEXT);
+CREATE INDEX IF NOT EXISTS dlq_seq ON dlq(seq);
+"""
+
+Job = Callable[..., Any]
+MAX_BATCH = 1000
+
+
+class Store:
+    """The database and its writer thread. `await run(fn, *args)` runs `fn(conn, *args)` and returns its result
+    after the transaction holding it has committed; `submit` does the same without waiting."""
+
+    def __init__(self, path: str | None, *, sync: str = "normal") -> None:
+        self.path = path
+        self.conn = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None)
+        self.conn.row_factory = sqlite3.Row
+        if path:
+            self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute(f"PRAGMA synchronous={'FULL' if sync == 'full' else 'NORMAL'}")
+        self.conn.execute("PRAGMA temp_store=MEMORY")
+        self.conn.execute("PRAGMA cache_size=-16000")
+        self.conn.executescript(SCHEMA)
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="qstash-db", daemon=True)
+        self._thread.start()
+
+    async def run(self, fn: Job, *args: Any) -> Any:
+        """Run `fn(conn, *args)` on the writer thread; return once it is committed."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.put((fn, args, loop, future))
+        return await future
+
+    def submit(self, fn: Job, *args: Any) -> None:
+        """Queue `fn(conn, *args)` without waiting for it (ordering with later jobs is kept)."""
+        self._queue.put((fn, args, None, None))
+
+    def call(self, fn: Job, *args: Any) -> Any:
+        """Blocking variant of `run`, for use outside the event loop."""
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        self._queue.put((fn, args, None, future))
+        return future.result()
+
+    def close(self) -> None:
+        """Finish queued jobs, stop the thread, checkpoint and close."""
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+        try:
+            if self.path:
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.conn.close()
+        except sqlite3.Error:
+            pass
+
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            stop = False
+            while len(batch) < MAX_BATCH:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                batch.append(nxt)
+            self._run_batch(batch)
+            if stop:
+                return
+
+    def _run_batch(self, batch: list[tuple]) -> None:
+        conn = self.conn
+        results: list[tuple[bool, Any]] = []
+        conn.execute("BEGIN IMMEDIATE")
+        for fn, args, _loop, _future in batch:
+            conn.execute("SAVEPOINT job")
+            try:
+                value = fn(conn, *args)
+            except Exception as exc:  # noqa: BLE001 - handed back to the caller
+                conn.execute("ROLLBACK TO job")
+                conn.execute("RELEASE job")
+                results.append((False, exc))
+            else:
+                conn.execute("RELEASE job")
+                results.append((True, value))
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK")
+            results = [(False, exc)] * len(batch)
+        by_loop: dict[Any, list] = {}
+        for (_fn, _args, loop, future), result in zip(batch, results, strict=True):
+            if future is None:
+                continue
+            if loop is None:
+                if result[0]:
+                    future.set_result(result[1])
+                else:
+                    future.set_exception(result[1])
+            else:
+                by_loop.setdefault(loop, []).append((future, result))
+        for loop, items in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # loop closed during shutdown
+                loop.call_soon_threadsafe(_resolve, items)
+
+
+def _resolve(items: list[tuple[asyncio.Future, tuple[bool, Any]]]) -> None:
+    for future, (ok, value) in items:
+        if future.done():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
