@@ -8,8 +8,8 @@ database, page by page. Every attempt is signed with the current key at delivery
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import collections
+import contextlib
 import heapq
 import itertools
 import math
