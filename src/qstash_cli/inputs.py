@@ -11,17 +11,18 @@ from urllib.parse import urlsplit
 from qstash_cli.errors import InputError
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_DURATION_RE = re.compile(r"(\d+)([smhd])")
-_TOPIC_RE = re.compile(r"^[a-zA-Z0-9\-_.]+$")
-_ID_RE = re.compile(r"^[A-Za-z0-9\-_.]+$")
-_HEADER_NAME_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_DURATION_RE = re.compile(r"([0-9]{1,15})([smhd])")
+_TOPIC_RE = re.compile(r"[a-zA-Z0-9\-_.]+")  # used with fullmatch: `$` would accept a trailing newline
+_ID_RE = re.compile(r"[A-Za-z0-9\-_.]+")
+_HEADER_NAME_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 MAX_TIMESTAMP = 253402300799  # 9999-12-31
 
 
 def parse_duration(text: str, *, what: str = "duration") -> int:
     """`50s`, `3m`, `10h`, `1d`, compounds like `1h30m`, or bare seconds → seconds."""
     raw = text.strip().lower()
-    if raw.isdigit():
+    if _is_number(raw):
         return int(raw)
     pos, total, seen = 0, 0, ""
     for match in _DURATION_RE.finditer(raw):
@@ -35,6 +36,11 @@ def parse_duration(text: str, *, what: str = "duration") -> int:
     return total
 
 
+def _is_number(raw: str) -> bool:
+    """ASCII digits only (str.isdigit() also accepts '²', which int() rejects), and of a sane length."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= 15
+
+
 def format_duration(seconds: int) -> str:
     """Seconds as the header form QStash documents (`90s`)."""
     return f"{seconds}s"
@@ -43,7 +49,9 @@ def format_duration(seconds: int) -> str:
 def parse_not_before(text: str) -> int:
     """Unix seconds, or an ISO-8601 date/time (UTC unless it carries an offset) → unix seconds."""
     raw = text.strip()
-    if raw.isdigit():
+    if raw.isascii() and raw.isdigit():
+        if not _is_number(raw):
+            raise InputError(f"invalid --not-before {text!r}: expected unix seconds")
         value = int(raw)
         if value > MAX_TIMESTAMP:
             raise InputError(f"invalid --not-before {text!r}: expected unix seconds (this looks like milliseconds)")
@@ -56,17 +64,25 @@ def parse_not_before(text: str) -> int:
         ) from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return int(dt.timestamp())
+    try:
+        value = int(dt.timestamp())
+    except (OverflowError, ValueError, OSError):
+        value = -1
+    if not 0 <= value <= MAX_TIMESTAMP:
+        raise InputError(f"invalid --not-before {text!r}: the time must lie between 1970 and 9999")
+    return value
 
 
 def parse_header(text: str) -> tuple[str, str]:
     """`Name: value` → (name, value)."""
     name, sep, value = text.partition(":")
     name = name.strip()
-    if not sep or not name or not _HEADER_NAME_RE.match(name):
+    if not sep or not name or not _HEADER_NAME_RE.fullmatch(name):
         raise InputError(f"invalid header {text!r}: use 'Name: value' with a name of letters, digits or -")
     if "\n" in value or "\r" in value:
         raise InputError(f"invalid header {name!r}: the value must be one line")
+    if _CONTROL_RE.search(value):
+        raise InputError(f"invalid header {name!r}: the value must not contain control characters")
     return name, value.strip()
 
 
@@ -75,7 +91,7 @@ def read_body(spec: str | None, *, stdin: object = None) -> bytes | None:
     if spec is None:
         return None
     if spec.startswith("@@"):
-        return spec[1:].encode()
+        return _to_bytes(spec[1:])
     if spec == "@-":
         stream = stdin or sys.stdin
         return stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode()
@@ -91,7 +107,17 @@ def read_body(spec: str | None, *, stdin: object = None) -> bytes | None:
             raise InputError(f"body file is a directory: {path}") from None
         except OSError as exc:
             raise InputError(f"cannot read body file {path}: {exc.strerror}") from None
-    return spec.encode()
+        except ValueError:  # e.g. an embedded NUL byte in the name
+            raise InputError(f"invalid body file name {spec[1:]!r}") from None
+    return _to_bytes(spec)
+
+
+def _to_bytes(text: str) -> bytes:
+    """Text from argv as the bytes the user typed (undecodable bytes come back via surrogateescape)."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
 
 
 def validate_url(url: str, *, what: str = "URL") -> str:
@@ -105,6 +131,8 @@ def validate_url(url: str, *, what: str = "URL") -> str:
         raise InputError(f"invalid {what} {url!r}: it must start with http:// or https:// and name a host")
     if any(c.isspace() for c in url):
         raise InputError(f"invalid {what} {url!r}: it must not contain whitespace")
+    if _CONTROL_RE.search(url) or not url.isprintable():
+        raise InputError(f"invalid {what} {url!r}: it must not contain control characters")
     return url
 
 
@@ -122,7 +150,7 @@ def validate_destination(destination: str) -> str:
 
 
 def validate_topic_name(name: str, *, what: str = "topic name") -> str:
-    if not _TOPIC_RE.match(name):
+    if not _TOPIC_RE.fullmatch(name) or name in (".", ".."):
         raise InputError(
             f"invalid {what} {name!r}: use only letters, digits, '-', '_' and '.'",
             hint="a URL destination must start with http:// or https://" if what == "destination" else None,
@@ -132,7 +160,7 @@ def validate_topic_name(name: str, *, what: str = "topic name") -> str:
 
 def validate_id(value: str, *, what: str = "id") -> str:
     """Message, task, schedule, endpoint, DLQ ids: letters, digits, `-`, `_`, `.`."""
-    if not _ID_RE.match(value) or value in (".", ".."):
+    if not _ID_RE.fullmatch(value) or value in (".", ".."):
         raise InputError(f"invalid {what} {value!r}: use only letters, digits, '-', '_' and '.'")
     return value
 
@@ -140,6 +168,8 @@ def validate_id(value: str, *, what: str = "id") -> str:
 def validate_dedup_id(value: str) -> str:
     if not value or ":" in value or any(c.isspace() for c in value):
         raise InputError(f"invalid deduplication id {value!r}: it must be non-empty, without ':' or whitespace")
+    if not value.isascii() or not value.isprintable():
+        raise InputError(f"invalid deduplication id {value!r}: use printable ASCII characters")
     return value
 
 
@@ -176,6 +206,10 @@ def validate_cron(expr: str) -> str:
 
     if not croniter.is_valid(fields):
         raise InputError(f"invalid cron {expr!r}: see https://crontab.guru for the syntax")
+    try:
+        croniter(fields, datetime.now(tz=timezone.utc)).get_next(datetime)
+    except (ValueError, KeyError, OverflowError):  # CroniterBadDateError is a ValueError
+        raise InputError(f"invalid cron {expr!r}: it never fires (e.g. February 31st)") from None
     return f"CRON_TZ={zone} {fields}" if zone else fields
 
 
@@ -195,5 +229,5 @@ def _zone(name: str):  # noqa: ANN202 - returns a tzinfo
 
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory such as "America"
         raise InputError(f"unknown time zone {name!r} in CRON_TZ: use an IANA name such as Europe/Berlin") from None

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from qstash_cli import __version__
-from qstash_cli.errors import ApiError, AuthError, NetworkError, NotFound, RateLimited
+from qstash_cli.errors import ApiError, AuthError, InputError, NetworkError, NotFound, RateLimited
 
 USER_AGENT = f"qstash-cli/{__version__}"
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
@@ -78,7 +78,7 @@ class Transport:
     ) -> Reply:
         """One API call. Safe methods (and callers that say `idempotent=True`) retry transient failures."""
         retry_transient = method in ("GET", "HEAD") if idempotent is None else idempotent
-        hdrs = httpx.Headers(headers or {})
+        hdrs = httpx.Headers(headers or {}, encoding="utf-8")  # non-ASCII values (e.g. IDN URLs) go as UTF-8
         hdrs["Authorization"] = f"Bearer {self._token}"
         if json_body is not None:
             content = json.dumps(json_body).encode()
@@ -87,7 +87,7 @@ class Transport:
         while True:
             started = time.perf_counter()
             try:
-                request = self.http.build_request(method, path, params=params, content=content, headers=hdrs)
+                request = self._build(method, path, params=params, content=content, headers=hdrs)
                 self._trace_request(request)
                 response = self.http.send(request)
                 response.read()
@@ -114,8 +114,21 @@ class Transport:
                     self.sleep(0.2 * 2**transient_tries)
                     continue
             if response.status_code >= 400:
-                raise api_error(response)
+                raise self._redacted(api_error(response))
             return Reply(response.status_code, response.headers, _parse_json(response))
+
+    def _build(self, method: str, path: str, **kwargs: Any) -> httpx.Request:
+        try:
+            return self.http.build_request(method, path, **kwargs)
+        except (httpx.InvalidURL, UnicodeError) as exc:
+            raise InputError(f"invalid request URL {self.base_url}{path}: {exc}") from None
+
+    def _redacted(self, error: ApiError) -> ApiError:
+        """An error message may echo what was sent (e.g. "invalid token X"): never show the token."""
+        if self._token and self._token in error.message:
+            error.message = error.message.replace(self._token, "***")
+            error.args = (error.message,)
+        return error
 
     # -- debug traces (stderr, token redacted) ---------------------------------------------------------------
     def _trace_request(self, request: httpx.Request) -> None:
@@ -128,7 +141,7 @@ class Transport:
 
     def _trace(self, line: str) -> None:
         if self.debug:
-            sys.stderr.write("[debug] " + line.replace(self._token, "***") + "\n")
+            sys.stderr.write("[debug] " + (line.replace(self._token, "***") if self._token else line) + "\n")
 
 
 def _sleep(seconds: float) -> None:
@@ -235,7 +248,7 @@ def _rate_limited(response: httpx.Response) -> RateLimited:
     limit = rate_limit_name(response.headers)
     reset = response.headers.get("ratelimit-reset") or response.headers.get("burst-ratelimit-reset")
     hint = "wait and try again"
-    if reset and reset.replace(".", "").isdigit() and float(reset) > 1e9:
+    if reset and reset.isascii() and reset.replace(".", "", 1).isdigit() and float(reset) > 1e9:
         secs = float(reset) / (1000 if float(reset) > 1e12 else 1) - time.time()
         hint = f"the limit resets in {math.ceil(max(secs, 0))}s"
     return RateLimited(f"rate limited: {limit} exceeded ({error_text(response)})", status=429, hint=hint)
