@@ -289,6 +289,24 @@ class DevServer:
             return ""
 
 
+def start_dev_server(directory: Path, name: str = "dev", **flags: Any) -> DevServer:
+    """Start a server whose data file and log live in `directory` (for fixtures of any scope); stop it yourself."""
+    flags = {"backoff_scale": 0.001, **flags}
+    data = None if flags.get("memory") else Path(flags.pop("data", directory / f"{name}.sqlite3"))
+    server = DevServer(free_port(), data, directory / f"{name}.log", flags)
+    if "token" in flags:
+        server.token = str(flags["token"])
+    return server.start()
+
+
+@pytest.fixture(scope="module")
+def shared_dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    """One server for a whole test module (tests must not depend on its state being empty)."""
+    server = start_dev_server(tmp_path_factory.mktemp("shared-dev"))
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def dev_server_factory(tmp_path: Path) -> Iterator[Callable[..., DevServer]]:
     """Start servers with extra flags: `dev_server_factory(quota="free", dedup_window=1)`; `memory=True` drops the
@@ -296,14 +314,9 @@ def dev_server_factory(tmp_path: Path) -> Iterator[Callable[..., DevServer]]:
     started: list[DevServer] = []
 
     def make(**flags: Any) -> DevServer:
-        n = len(started)
-        flags = {"backoff_scale": 0.001, **flags}
-        data = None if flags.get("memory") else Path(flags.pop("data", tmp_path / f"dev{n}.sqlite3"))
-        server = DevServer(free_port(), data, tmp_path / f"dev{n}.log", flags)
-        if "token" in flags:
-            server.token = str(flags["token"])
+        server = start_dev_server(tmp_path, f"dev{len(started)}", **flags)
         started.append(server)
-        return server.start()
+        return server
 
     yield make
     for server in started:

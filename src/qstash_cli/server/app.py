@@ -19,6 +19,7 @@ from qstash_cli.server.ids import new_id, now_ms
 from qstash_cli.server.models import Target
 from qstash_cli.server.parse import BadValue
 from qstash_cli.server.publishing import (
+    NAME_RE,
     check_name,
     check_url,
     dedup_key,
@@ -89,8 +90,10 @@ def destination_of(request: Request, prefix_parts: int) -> str:
 
 
 async def _targets(srv: Server, destination: str) -> tuple[list[Target], dict[str, Any] | None]:
-    if is_url(destination):
+    if is_url(destination) or "://" in destination:
         return [Target(check_url(destination))], None
+    if not NAME_RE.match(destination):
+        raise ApiError(400, f"invalid destination {destination[:100]!r}: not an http(s) URL or a url group name")
     topic = await srv.store.run(catalog.topic_get, destination)
     if topic is None:
         raise ApiError(404, f"topic or url group {destination!r} not found")

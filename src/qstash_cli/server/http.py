@@ -115,14 +115,22 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return error(500, "internal server error")
 
 
+MAX_HEADER_BYTES = 64 * 1024
+
+
 class AccessLog:
-    """ASGI middleware writing `METHOD path status ms` to stderr for each request."""
+    """ASGI middleware: refuses oversize header sets (431, JSON) and writes `METHOD path status ms` to stderr."""
 
     def __init__(self, app: ASGIApp, enabled: Callable[[], bool]) -> None:
         self.app = app
         self.enabled = enabled
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and sum(len(k) + len(v) for k, v in scope["headers"]) > MAX_HEADER_BYTES:
+            await error(431, f"request headers exceed {MAX_HEADER_BYTES} bytes")(scope, receive, send)
+            if self.enabled():
+                sys.stderr.write(f"{scope['method']} {scope['path'][:160]} 431\n")
+            return
         if scope["type"] != "http" or not self.enabled():
             await self.app(scope, receive, send)
             return
