@@ -12,6 +12,9 @@ from contextlib import contextmanager
 MODES = ("reset", "truncated", "hang", "garbage", "close", "html", "truncated_json", "slow_headers")
 
 
+JSON_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+
+
 def _answer(conn: socket.socket, mode: str, stop: threading.Event) -> None:
     conn.settimeout(5)
     data = b""
@@ -21,13 +24,15 @@ def _answer(conn: socket.socket, mode: str, stop: threading.Event) -> None:
             return
         data += chunk
     if mode == "reset":  # headers promise 100 bytes, 10 arrive, then an RST
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"current\"")
+        conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"current"')
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     elif mode == "truncated":  # clean close after a short body
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{\"current\": \"sig")
+        conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{"current": "sig')
     elif mode == "truncated_json":  # complete HTTP, but the JSON itself stops half-way
         body = b'{"current": "sig_abc", "next": '
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
     elif mode == "html":
         body = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
