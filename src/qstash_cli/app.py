@@ -2,39 +2,45 @@
 
 from __future__ import annotations
 
-import importlib
+import inspect
 import os
 import sys
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 import typer
 from typer import _click as click  # Typer 0.28 vendors Click; pinned in pyproject
-from typer.core import TyperOption
+from typer.core import TyperCommand, TyperGroup, TyperOption
+from typer.models import CommandInfo, TyperInfo
 
 from qstash_cli import __version__
 from qstash_cli.errors import EXIT_CODES, EXIT_INTERRUPTED, EXIT_USAGE, QstashError
 from qstash_cli.settings import Settings
 
-# Command modules, in help order. Each exposes `register(app)`, or one command function named after it.
-COMMAND_MODULES = (
-    "publish",
-    "topics",
-    "endpoints",
-    "messages",
-    "tasks",
-    "schedules",
-    "keys",
-    "quota",
-    "logs",
-    "dlq",
-    "verify",
-    "listen",
-    "cron",
-    "dev",
-    "config_cmd",
-    "login",
-    "completion",
-)
+# Command name → module in qstash_cli/commands/, in help order. Each module exposes `register(app)` (or one command
+# function named after the module). Modules are imported lazily: `qstash topics ...` imports only commands/topics.py;
+# `--help`, a completion of the command name, or a name not listed here import them all (a module may register more
+# names than its own, e.g. `login` + `logout`: they are found that way).
+COMMANDS = {
+    "publish": "publish",
+    "topics": "topics",
+    "endpoints": "endpoints",
+    "messages": "messages",
+    "tasks": "tasks",
+    "schedules": "schedules",
+    "keys": "keys",
+    "quota": "quota",
+    "logs": "logs",
+    "dlq": "dlq",
+    "verify": "verify",
+    "listen": "listen",
+    "cron": "cron",
+    "dev": "dev",
+    "config": "config_cmd",
+    "login": "login",
+    "completion": "completion",
+}
+COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 
 EPILOG = "Exit codes: " + "; ".join(f"{code} {text}" for code, text in EXIT_CODES.items()) + "."
 
@@ -87,6 +93,7 @@ def _store(ctx: click.Context, param: click.Parameter, value: Any) -> None:
 
 
 def _add_global_options(command: click.Command) -> None:
+    """Add the global options to `command` (and to the subcommands of an eagerly built group)."""
     for decls, attrs in GLOBAL_OPTIONS:
         name = decls[0].lstrip("-")
         if any(p.name == name for p in command.params):
@@ -94,23 +101,233 @@ def _add_global_options(command: click.Command) -> None:
         command.params.append(
             TyperOption(param_decls=list(decls), expose_value=False, callback=_store, is_eager=True, **attrs)
         )
-    for sub in getattr(command, "commands", {}).values():
-        _add_global_options(sub)
+    commands = getattr(command, "commands", None)
+    if commands is not None and not isinstance(commands, _LazyCommands):
+        for sub in commands.values():
+            _add_global_options(sub)
+
+
+# -- lazy command tree ----------------------------------------------------------------------------------------------
+# Typer turns a whole app into Click commands up front (signature inspection of every command function). Here each
+# command becomes a Click command only when it is looked up — to run it, show its help or complete it — so start-up
+# costs the same whether the tree has 5 commands or 80. The Click objects are the ones Typer builds (Typer 0.28 is
+# pinned: `get_command_from_info`, `solve_typer_info_defaults`, ...), with the global options added to each.
+
+
+class _Entry:
+    """A command not built yet: its Typer info, and how to build it."""
+
+    __slots__ = ("info", "build")
+
+    def __init__(self, info: CommandInfo | TyperInfo, build: Callable[[Any], click.Command]) -> None:
+        self.info = info
+        self.build = build
+
+    def preview(self, name: str) -> click.Command:
+        """A help-only stand-in (name, help, short help, hidden, deprecated) for the command list of `--help`."""
+        info = self.info
+        if isinstance(info, TyperInfo):
+            info = typer.main.solve_typer_info_defaults(info)
+            text = info.help
+        else:
+            text = inspect.cleandoc(info.help) if info.help is not None else inspect.getdoc(info.callback)
+        return TyperCommand(name, help=text, short_help=info.short_help, hidden=info.hidden, deprecated=info.deprecated)
+
+
+_module_entries: dict[str, dict[str, _Entry]] = {}  # command module → the commands it registered
+
+
+class _LazyCommands(MutableMapping[str, click.Command]):
+    """A group's subcommands by name; each is built (and given the global options) on first access.
+
+    `load(self, name)` is the root's hook to import command modules: the module known for `name`, or all of them when
+    the name is None (listing) or unknown.
+    """
+
+    def __init__(
+        self, entries: dict[str, _Entry], load: Callable[[_LazyCommands, str | None], None] | None = None
+    ) -> None:
+        self._entries: dict[str, _Entry | click.Command] = dict(entries)
+        self._load = load
+
+    def add(self, name: str, entry: _Entry) -> None:
+        self._entries.setdefault(name, entry)
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._entries and self._load is not None:
+            self._load(self, name)
+        entry = self._entries[name]
+        if isinstance(entry, click.Command):
+            return entry
+        command = entry.build(entry.info)
+        _add_global_options(command)
+        self._entries[name] = command
+        return command
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._entries[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._entries[name]
+
+    def __iter__(self) -> Iterator[str]:
+        if self._load is not None:
+            self._load(self, None)
+        return iter(list(self._entries))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def previews(self) -> dict[str, click.Command]:
+        """Every subcommand, built or as a help-only stand-in."""
+        return {
+            name: entry.preview(name) if isinstance(entry, _Entry) else entry
+            for name in self
+            for entry in (self._entries[name],)
+        }
+
+
+class _LazyGroup(TyperGroup):
+    """A TyperGroup over `_LazyCommands`: listing the names or showing `--help` builds no subcommand."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        commands = self.commands
+        if isinstance(commands, _LazyCommands):
+            self.commands = commands.previews()
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            self.commands = commands
+
+
+def _build_command(info: CommandInfo) -> click.Command:
+    return typer.main.get_command_from_info(
+        info, pretty_exceptions_short=app.pretty_exceptions_short, rich_markup_mode=app.rich_markup_mode
+    )
+
+
+def _entries(typer_instance: typer.Typer) -> dict[str, _Entry]:
+    """The (unbuilt) subcommands of a Typer app, by name, in Typer's order: commands, then groups."""
+    entries: dict[str, _Entry] = {}
+    for info in typer_instance.registered_commands:
+        name = info.name or typer.main.get_command_name(info.callback.__name__)  # type: ignore[union-attr]
+        entries[name] = _Entry(info, _build_command)
+    for group_info in typer_instance.registered_groups:
+        name = typer.main.solve_typer_info_defaults(group_info).name
+        if name:
+            entries[name] = _Entry(group_info, _group)
+        elif group_info.typer_instance is not None:  # add_typer() without a name: its commands join this group
+            entries.update(_entries(group_info.typer_instance))
+    return entries
+
+
+def _group(
+    info: TyperInfo,
+    entries: dict[str, _Entry] | None = None,
+    load: Callable[[_LazyCommands, str | None], None] | None = None,
+) -> click.Command:
+    """The Click group for a Typer (sub-)app, as Typer's `get_group_from_info` builds it, but with lazy subcommands."""
+    solved = typer.main.solve_typer_info_defaults(info)
+    if solved.cls not in (None, TyperGroup) or info.typer_instance is None:  # a custom group class: Typer's way
+        group = typer.main.get_group_from_info(
+            info,
+            pretty_exceptions_short=app.pretty_exceptions_short,
+            rich_markup_mode=app.rich_markup_mode,
+            suggest_commands=app.suggest_commands,
+        )
+        _add_global_options(group)
+        return group
+    params, convertors, context_param_name = typer.main.get_params_convertors_ctx_param_name_from_function(
+        solved.callback
+    )
+    return _LazyGroup(
+        name=solved.name or "",
+        commands=_LazyCommands(_entries(info.typer_instance) if entries is None else entries, load),
+        invoke_without_command=solved.invoke_without_command,
+        no_args_is_help=solved.no_args_is_help,
+        subcommand_metavar=solved.subcommand_metavar,
+        result_callback=solved.result_callback,
+        context_settings=solved.context_settings,
+        callback=typer.main.get_callback(
+            callback=solved.callback,
+            params=params,
+            convertors=convertors,
+            context_param_name=context_param_name,
+            pretty_exceptions_short=app.pretty_exceptions_short,
+        ),
+        params=params,
+        help=solved.help,
+        epilog=solved.epilog,
+        short_help=solved.short_help,
+        options_metavar=solved.options_metavar,
+        add_help_option=solved.add_help_option,
+        hidden=solved.hidden,
+        deprecated=solved.deprecated,
+        rich_markup_mode=app.rich_markup_mode,
+        rich_help_panel=solved.rich_help_panel,
+        suggest_commands=app.suggest_commands,
+    )
+
+
+def _import_module(module_name: str) -> dict[str, _Entry]:
+    """Import one command module once, register it on the root app, and return the commands it added."""
+    if module_name not in _module_entries:
+        qualified = f"qstash_cli.commands.{module_name}"
+        __import__(qualified)  # (not importlib.import_module: `python -X importtime` does not see that one)
+        module = sys.modules[qualified]
+        n_commands, n_groups = len(app.registered_commands), len(app.registered_groups)
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(app)
+        else:
+            app.command(module_name)(getattr(module, module_name))
+        added = typer.Typer()
+        added.registered_commands = app.registered_commands[n_commands:]
+        added.registered_groups = app.registered_groups[n_groups:]
+        _module_entries[module_name] = _entries(added)
+    return _module_entries[module_name]
+
+
+def _load(commands: _LazyCommands, name: str | None) -> None:
+    """The root's loader: import the module that provides `name`, or every module (listing, unknown name)."""
+    if name in COMMANDS:
+        for entry_name, entry in _import_module(COMMANDS[name]).items():
+            commands.add(entry_name, entry)
+        return
+    for module_name in COMMAND_MODULES:  # everything, in help order
+        _import_module(module_name)
+    commands._entries = {**_root_entries(), **commands._entries}  # help order; built commands kept
+    commands._load = None  # all loaded: listing no longer needs the hook
+
+
+def _root_entries() -> dict[str, _Entry]:
+    """The top-level commands of the modules imported so far, in help order."""
+    return {name: entry for module in COMMAND_MODULES for name, entry in _module_entries.get(module, {}).items()}
 
 
 def build_command() -> click.Command:
-    """The Click command tree of the app, with the global options on every command."""
-    if not app.registered_commands and not app.registered_groups:
-        for name in COMMAND_MODULES:
-            module = importlib.import_module(f"qstash_cli.commands.{name}")
-            register = getattr(module, "register", None)
-            if register is not None:
-                register(app)
-            else:
-                app.command(name)(getattr(module, name))
-    command = typer.main.get_command(app)
+    """The Click command tree of the app (subcommands are built on first use), global options on every command."""
+    command = _group(TyperInfo(app), _root_entries(), _load)
     _add_global_options(command)
     return command
+
+
+COMPLETE_VAR = "_QSTASH_COMPLETE"
+_SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+
+
+def _prepare_completion() -> None:
+    """A shell-completion request: register Typer's shell classes (add_completion=False skips that) and accept Click's
+    instruction style (`bash_complete`) as well as Typer's (`complete_bash`)."""
+    from typer._completion_classes import completion_init
+
+    completion_init()
+    first, _, rest = os.environ[COMPLETE_VAR].partition("_")
+    if first in _SHELLS and rest in ("complete", "source"):
+        os.environ[COMPLETE_VAR] = f"{rest}_{first}"
 
 
 def _fail(message: str, hint: str | None, code: int) -> int:
@@ -126,6 +343,8 @@ def run(argv: list[str] | None = None) -> int:
     settings = Settings()
     debug = "--debug" in args or os.environ.get("QSTASH_DEBUG", "").lower() in ("1", "true", "yes")
     try:
+        if os.environ.get(COMPLETE_VAR):
+            _prepare_completion()
         command = build_command()
         result = command.main(args=args, prog_name="qstash", standalone_mode=False, obj=settings)
         return result if isinstance(result, int) else 0

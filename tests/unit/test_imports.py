@@ -1,0 +1,107 @@
+"""Start-up imports only what the command needs: `python -X importtime` in a subprocess, per invocation.
+
+`--version`, `--help`, `topics --help` and a shell-completion request must not import the HTTP client, Rich, cron
+parsing, JWT or the local server; command modules load lazily (only the invoked one). No timing is asserted.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from qstash_cli import __version__
+
+HEAVY = ("httpx", "rich", "rich.table", "croniter", "jwt", "uvicorn", "starlette", "qstash_cli.server")
+
+
+def imported_modules(
+    *args: str, env: dict[str, str] | None = None, code: str | None = None
+) -> tuple[set[str], subprocess.CompletedProcess]:
+    """Run `python -X importtime -m qstash_cli ARGS` (or `-c CODE`); the modules it imported (parsed from stderr)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("QSTASH_", "_QSTASH", "UPSTASH_"))}
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", *(["-c", code] if code else ["-m", "qstash_cli"]), *args],
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    modules = set()
+    for line in proc.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            name = line.rsplit("|", 1)[1].strip()
+            if name != "imported package":  # the header line
+                modules.add(name)
+    assert "encodings" in modules, proc.stderr[-2000:]  # the parse works
+    return modules, proc
+
+
+def heavy_in(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
+
+
+COMPLETION = {"_QSTASH_COMPLETE": "complete_bash", "COMP_WORDS": "qstash to", "COMP_CWORD": "1"}
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expect"),
+    [
+        (("--version",), None, f"qstash {__version__}\n"),
+        (("--help",), None, "Usage: qstash"),
+        (("topics", "--help"), None, "Usage: qstash topics"),
+        ((), COMPLETION, "topics"),
+    ],
+    ids=["version", "help", "topics-help", "completion"],
+)
+def test_startup_imports_nothing_heavy(args, env, expect, isolated) -> None:
+    modules, proc = imported_modules(*args, env={"QSTASH_CONFIG": str(isolated / "c.toml"), **(env or {})})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert expect in proc.stdout
+    assert heavy_in(modules) == []
+
+
+def test_version_imports_no_command_module(isolated) -> None:
+    modules, proc = imported_modules("--version", env={"QSTASH_CONFIG": str(isolated / "c.toml")})
+    assert proc.stdout == f"qstash {__version__}\n"
+    assert sorted(m for m in modules if m.startswith("qstash_cli.commands.")) == []
+
+
+def test_a_command_imports_only_its_own_module(isolated) -> None:
+    modules, proc = imported_modules("topics", "--help", env={"QSTASH_CONFIG": str(isolated / "c.toml")})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert sorted(m for m in modules if m.startswith("qstash_cli.commands.")) == ["qstash_cli.commands.topics"]
+
+
+def test_click_style_completion_instruction_is_accepted(isolated) -> None:
+    env = {**COMPLETION, "_QSTASH_COMPLETE": "bash_complete", "QSTASH_CONFIG": str(isolated / "c.toml")}
+    modules, proc = imported_modules(env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["topics"]
+    assert heavy_in(modules) == []
+
+
+def test_the_import_check_sees_heavy_imports() -> None:
+    """The parse is not vacuous: importing the HTTP layer shows up as httpx."""
+    modules, _ = imported_modules(code="import qstash_cli.api.transport")
+    assert "httpx" in heavy_in(modules) and "typer" not in modules
+
+
+def test_lazy_tree_has_the_global_options_on_every_command() -> None:
+    """Walking the whole (lazily built) tree: every command and group carries the global options."""
+    from qstash_cli.app import COMMANDS, build_command
+
+    def walk(command, path):
+        yield path, command
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, (*path, name))
+
+    root = build_command()
+    seen = list(walk(root, ()))
+    assert {name for name in root.commands} >= {"topics", "dev"}
+    assert [n for n in root.commands if n in COMMANDS] == [n for n in COMMANDS if n in root.commands]  # help order
+    for path, command in seen:
+        opts = {opt for p in command.params for opt in getattr(p, "opts", [])}
+        assert {"--json", "-q", "--profile", "-p", "--url", "--token", "--api", "--debug"} <= opts, path
