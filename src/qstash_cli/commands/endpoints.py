@@ -1,10 +1,177 @@
-"""`qstash endpoints` commands."""
+"""`qstash endpoints`: v1 endpoints (ids `ept_…`) or the endpoints inside v2 URL groups (group + URL or name)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
-app = typer.Typer(help="Manage endpoints.", no_args_is_help=True)
+from qstash_cli.inputs import validate_id, validate_topic_name, validate_url
+from qstash_cli.output import JSON, Column
+from qstash_cli.settings import Settings, settings_from
+
+app = typer.Typer(
+    help="Manage endpoints: v1 by id (ept_…); v2 inside a URL group, by the group and the endpoint's URL or name.",
+    no_args_is_help=True,
+)
+
+KEY_HELP = "v1: the endpoint id (ept_…). v2: the URL group (topic) name; pick the endpoint with --name or --endpoint."
+NAME_HELP = "v2: the endpoint's name within the group."
+URL_HELP = "v2: the endpoint's URL within the group."
+ENDPOINT_OPT = ("--endpoint", "-e")
+
+
+def columns(api: str) -> list[Column]:
+    if api == "v1":
+        return [
+            Column("id", lambda e: e.get("endpointId") or e.get("id")),
+            Column("topic", "topicId"),
+            Column("url", "url"),
+        ]
+    return [Column("topic", "topicName"), Column("name", "name"), Column("url", "url")]
+
+
+def id_key(api: str) -> str:
+    return "endpointId" if api == "v1" else "url"
+
+
+def _key(s: Settings, key: str) -> str:
+    return validate_id(key, what="endpoint id") if s.api == "v1" else validate_topic_name(key, what="topic")
+
+
+def _selectors(name: str | None, url: str | None) -> dict[str, str | None]:
+    return {
+        "name": validate_topic_name(name, what="endpoint name") if name is not None else None,
+        "url": validate_url(url, what="endpoint URL") if url is not None else None,
+    }
+
+
+def _show(s: Settings, data: dict[str, Any]) -> None:
+    s.out.record(data, id_key=id_key(s.api), fields=columns(s.api))
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    topic: str | None = typer.Option(None, "--topic", help="Only this topic's endpoints (v1: id or name)."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Show at most N endpoints."),
+    all_: bool = typer.Option(False, "--all", help="Show every endpoint (the list is not paginated; the default)."),
+) -> None:
+    """List endpoints. v2: the endpoints of every URL group (columns topic, name, url).
+
+    \b
+    Example:
+      qstash endpoints list --topic orders
+      qstash --api v1 endpoints list
+    """
+    from qstash_cli.api.pages import iterate
+
+    s = settings_from(ctx)
+    items = s.client().endpoints.list(validate_topic_name(topic, what="topic") if topic is not None else None)
+    rows = iterate(lambda _cursor: (items, None), limit=None if all_ else limit)
+    s.out.rows(rows, columns(s.api), id_key=id_key(s.api))
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    endpoint_url: str = typer.Argument(..., help="The endpoint URL (http:// or https://)."),
+    topic: str | None = typer.Option(None, "--topic", help="The topic / URL group name (required in v2)."),
+    topic_id: str | None = typer.Option(None, "--topic-id", help="v1: the topic id (tpc_…) instead of --topic."),
+    name: str | None = typer.Option(None, "--name", help="v2: a name for the endpoint within the group."),
+) -> None:
+    """Add an endpoint to a topic. v1 needs exactly one of --topic / --topic-id; v2 needs --topic (the group is
+    created when missing).
+
+    \b
+    Example:
+      qstash endpoints create https://example.com/hook --topic orders --name billing
+      qstash --api v1 endpoints create https://example.com/hook --topic-id tpc_123
+    """
+    s = settings_from(ctx)
+    url = validate_url(endpoint_url, what="endpoint URL")
+    topic = validate_topic_name(topic, what="topic") if topic is not None else None
+    topic_id = validate_id(topic_id, what="topic id") if topic_id is not None else None
+    name = _selectors(name, None)["name"]
+    _show(s, s.client().endpoints.create(url, topic=topic, topic_id=topic_id, name=name))
+
+
+@app.command("get")
+def get(
+    ctx: typer.Context,
+    id_or_topic: str = typer.Argument(..., help=KEY_HELP),
+    name: str | None = typer.Option(None, "--name", help=NAME_HELP),
+    endpoint: str | None = typer.Option(None, *ENDPOINT_OPT, metavar="URL", help=URL_HELP),
+) -> None:
+    """Show one endpoint. v1: by id. v2: by URL group plus --name or --endpoint.
+
+    \b
+    Example:
+      qstash endpoints get orders --name billing
+      qstash --api v1 endpoints get ept_123
+    """
+    s = settings_from(ctx)
+    key = _key(s, id_or_topic)
+    _show(s, s.client().endpoints.get(key, **_selectors(name, endpoint)))
+
+
+@app.command("update")
+def update(
+    ctx: typer.Context,
+    id_or_topic: str = typer.Argument(..., help=KEY_HELP),
+    new_url: str = typer.Argument(..., help="The endpoint's new URL."),
+    name: str | None = typer.Option(None, "--name", help=NAME_HELP),
+    endpoint: str | None = typer.Option(
+        None, *ENDPOINT_OPT, metavar="URL", help="v2: the endpoint's current (old) URL within the group."
+    ),
+    new_name: str | None = typer.Option(None, "--new-name", help="v2: a new name (default: keep the old one)."),
+) -> None:
+    """Point an endpoint at a new URL. v1: `PUT /v1/endpoints/ID`. v2 has no update, so this is a replace: the old
+    endpoint is removed from the group and the new one added (keeping its name unless --new-name is given).
+
+    \b
+    Example:
+      qstash endpoints update orders https://new.example.com/hook --name billing
+      qstash --api v1 endpoints update ept_123 https://new.example.com/hook
+    """
+    s = settings_from(ctx)
+    key = _key(s, id_or_topic)
+    new_url = validate_url(new_url, what="new endpoint URL")
+    new_name = _selectors(new_name, None)["name"]
+    data = s.client().endpoints.update(key, new_url, new_name=new_name, **_selectors(name, endpoint))
+    if s.api == "v2":
+        s.out.info(f"Replaced the endpoint in URL group {key} (v2 has no endpoint update: removed the old, added new)")
+    _show(s, data)
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context,
+    id_or_topic: str = typer.Argument(..., help=KEY_HELP),
+    name: str | None = typer.Option(None, "--name", help=NAME_HELP),
+    endpoint: str | None = typer.Option(None, *ENDPOINT_OPT, metavar="URL", help=URL_HELP),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (required without a terminal)."),
+) -> None:
+    """Delete an endpoint. v1: by id. v2: by URL group plus --name or --endpoint (removing a group's last endpoint
+    deletes the group).
+
+    \b
+    Example:
+      qstash endpoints delete orders --endpoint https://example.com/hook --yes
+      qstash --api v1 endpoints delete ept_123 -y
+    """
+    s = settings_from(ctx)
+    key = _key(s, id_or_topic)
+    sel = _selectors(name, endpoint)
+    what = f"endpoint {key}" if s.api == "v1" else f"endpoint {sel['name'] or sel['url']} of URL group {key}"
+    from qstash_cli.api.endpoints import check_selector
+
+    check_selector(s.api, sel["name"], sel["url"])  # before asking
+    s.out.confirm(f"delete {what}", yes=yes)
+    reply = s.client().endpoints.delete(key, **sel)
+    if s.out.mode == JSON and reply is not None:
+        s.out.json(reply)
+    s.out.info(f"Deleted {what}")
 
 
 def register(root: typer.Typer) -> None:

@@ -1,10 +1,177 @@
-"""`qstash topics` commands."""
+"""`qstash topics`: v1 topics (ids `tpc_…`) or v2 URL groups (keyed by name)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import typer
 
-app = typer.Typer(help="Manage topics.", no_args_is_help=True)
+from qstash_cli.inputs import validate_topic_name, validate_url
+from qstash_cli.output import JSON, Column
+from qstash_cli.settings import settings_from
+
+app = typer.Typer(
+    help="Manage topics (v1) / URL groups (v2): a name that fans a message out to its endpoints.",
+    no_args_is_help=True,
+)
+
+
+def _topic_id(row: dict[str, Any]) -> Any:
+    return row.get("topicId") or row.get("id")
+
+
+def _endpoint_count(row: dict[str, Any]) -> int:
+    return len(row.get("endpoints") or row.get("endpointIds") or [])
+
+
+def endpoint_text(e: dict[str, Any]) -> str:
+    """`ept_1=https://…` (v1), `name=https://…` (v2 with a name) or the bare URL."""
+    if isinstance(e, str):  # the v0 SDK listed endpoint ids only
+        return e
+    label = e.get("endpointId") or e.get("name") or e.get("id")
+    return f"{label}={e.get('url', '')}" if label else str(e.get("url", ""))
+
+
+@dataclass(frozen=True)
+class EndpointsColumn(Column):
+    """A topic's endpoints: one per line on a terminal, space-separated when piped."""
+
+    def render(self, row: dict[str, Any], *, human: bool) -> str:
+        items = [endpoint_text(e) for e in row.get(str(self.key)) or []]
+        if not items:
+            return "-" if human else ""
+        return ("\n" if human else " ").join(items)
+
+
+def list_columns(api: str) -> list[Column]:
+    cols = [Column("name", "name")]
+    if api == "v1":
+        cols.append(Column("id", _topic_id))
+    return cols + [
+        Column("endpoints", _endpoint_count),
+        Column("created", "createdAt", "time"),
+        Column("updated", "updatedAt", "time"),
+    ]
+
+
+def record_fields(api: str) -> list[Column]:
+    cols = [Column("name", "name")]
+    if api == "v1":
+        cols.append(Column("id", _topic_id))
+    return cols + [
+        Column("created", "createdAt", "time"),
+        Column("updated", "updatedAt", "time"),
+        EndpointsColumn("endpoints", "endpoints"),
+    ]
+
+
+def id_key(api: str) -> str:
+    return "topicId" if api == "v1" else "name"
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Show at most N topics."),
+    all_: bool = typer.Option(False, "--all", help="Show every topic (the list is not paginated; the default)."),
+) -> None:
+    """List topics (v1) / URL groups (v2) with their endpoint counts.
+
+    \b
+    Example:
+      qstash topics list
+      qstash --api v1 topics list -q
+    """
+    from qstash_cli.api.pages import iterate
+
+    s = settings_from(ctx)
+    items = s.client().topics.list()
+    rows = iterate(lambda _cursor: (items, None), limit=None if all_ else limit)
+    s.out.rows(rows, list_columns(s.api), id_key=id_key(s.api))
+
+
+@app.command("get")
+def get(
+    ctx: typer.Context,
+    topic: str = typer.Argument(..., help="v2: the URL group name. v1: the topic id (tpc_…) or name."),
+) -> None:
+    """Show one topic / URL group and its endpoints.
+
+    \b
+    Example:
+      qstash topics get orders
+      qstash --api v1 topics get tpc_123
+    """
+    s = settings_from(ctx)
+    data = s.client().topics.get(validate_topic_name(topic, what="topic"))
+    s.out.record(data, id_key=id_key(s.api), fields=record_fields(s.api))
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Topic / URL group name: letters, digits, '-', '_', '.'."),
+    endpoint: list[str] = typer.Option(
+        [], "--endpoint", "-e", metavar="URL", help="An endpoint URL (repeatable). v2: at least one is required."
+    ),
+) -> None:
+    """Create a topic (v1), or a URL group with its endpoints (v2).
+
+    v2 has no empty URL groups: `POST /v2/topics/NAME/endpoints` adds the endpoints and creates the group when it is
+    missing (an existing group keeps its other endpoints). v1 creates the topic, then one endpoint per --endpoint.
+
+    \b
+    Example:
+      qstash topics create orders --endpoint https://a.example.com/hook --endpoint https://b.example.com/hook
+      qstash --api v1 topics create orders
+    """
+    s = settings_from(ctx)
+    name = validate_topic_name(name)
+    urls = [validate_url(u, what="endpoint URL") for u in endpoint]
+    data = s.client().topics.create(name, urls)
+    s.out.record(data, id_key=id_key(s.api), fields=record_fields(s.api))
+
+
+@app.command("update")
+def update(
+    ctx: typer.Context,
+    topic: str = typer.Argument(..., help="The topic id (tpc_…)."),
+    name: str = typer.Option(..., "--name", help="The new name."),
+) -> None:
+    """Rename a topic (v1 only: `PUT /v1/topics/ID`). v2 URL groups cannot be renamed.
+
+    \b
+    Example:
+      qstash --api v1 topics update tpc_123 --name orders-eu
+    """
+    s = settings_from(ctx)
+    topic = validate_topic_name(topic, what="topic id")
+    name = validate_topic_name(name)
+    data = s.client().topics.rename(topic, name)
+    s.out.record(data, id_key=id_key(s.api), fields=record_fields(s.api))
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context,
+    topic: str = typer.Argument(..., help="v2: the URL group name. v1: the topic id (tpc_…) or name."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (required without a terminal)."),
+) -> None:
+    """Delete a topic / URL group and all its endpoints.
+
+    \b
+    Example:
+      qstash topics delete orders --yes
+    """
+    s = settings_from(ctx)
+    topic = validate_topic_name(topic, what="topic")
+    kind = "URL group" if s.api == "v2" else "topic"
+    s.out.confirm(f"delete {kind} {topic} and all its endpoints", yes=yes)
+    reply = s.client().topics.delete(topic)
+    if s.out.mode == JSON and reply is not None:
+        s.out.json(reply)
+    s.out.info(f"Deleted {kind} {topic}")
 
 
 def register(root: typer.Typer) -> None:
