@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import MOCK_TOKEN
+from tests.reliability.figures import record
 
 CORPUS = json.loads((Path(__file__).with_name("bad_inputs.json")).read_text(encoding="utf-8"))["cases"]
 BINARY = bytes(range(256)) * 4
@@ -67,6 +68,10 @@ def _params() -> list[Any]:
 def test_corpus_is_big_enough() -> None:
     assert len(CORPUS) >= 200
     assert len({c["id"] for c in CORPUS}) == len(CORPUS)
+    by_category: dict[str, int] = {}
+    for case in CORPUS:
+        by_category[case["category"]] = by_category.get(case["category"], 0) + 1
+    record("bad_input_corpus", {"cases": len(CORPUS), "by_category": by_category, "xfail": sorted(XFAIL)})
 
 
 @pytest.mark.parametrize("case", _params())
