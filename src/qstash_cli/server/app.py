@@ -89,20 +89,36 @@ def destination_of(request: Request, prefix_parts: int) -> str:
     return dest
 
 
-async def _targets(srv: Server, destination: str) -> tuple[list[Target], dict[str, Any] | None]:
+async def _targets(
+    srv: Server, destination: str, cache: dict[str, Any] | None = None
+) -> tuple[list[Target], dict[str, Any] | None]:
     if is_url(destination) or "://" in destination:
         return [Target(check_url(destination))], None
     if not NAME_RE.match(destination):
         raise ApiError(400, f"invalid destination {destination[:100]!r}: not an http(s) URL or a url group name")
+    if cache is not None and destination in cache:
+        return cache[destination]
     topic = await srv.store.run(catalog.topic_get, destination)
     if topic is None:
         raise ApiError(404, f"topic or url group {destination!r} not found")
     if not topic["endpoints"]:
         raise ApiError(400, f"topic or url group {destination!r} has no endpoints")
-    return [Target(e["url"], e["id"], e.get("name")) for e in topic["endpoints"]], topic
+    found = [Target(e["url"], e["id"], e.get("name")) for e in topic["endpoints"]], topic
+    if cache is not None:
+        cache[destination] = found
+    return found
 
 
-async def publish(
+@dataclass
+class Prepared:
+    """A validated publish, ready to be stored (or, for a v1 `Upstash-Cron` publish, already answered)."""
+
+    specs: list[Any]
+    key: str | None
+    response: Any
+
+
+async def prepare(
     srv: Server,
     bag: dict[str, str],
     body: bytes,
@@ -110,20 +126,24 @@ async def publish(
     *,
     caller_ip: str,
     api: str,
+    now: int,
     queue: str | None = None,
-) -> tuple[int, Any, dict[str, str]]:
-    """Publish (or enqueue) one request: (status, JSON body, response headers)."""
-    now = now_ms()
+    cache: dict[str, Any] | None = None,
+) -> Prepared:
+    """Validate one publish (or enqueue) and build its messages; raises ApiError/BadValue/LimitError."""
     if len(body) > srv.quota.max_message_size:
         raise ApiError(413, f"message size {len(body)} bytes exceeds the limit of {srv.quota.max_message_size}")
     cfg = parse_config(bag, quota=srv.quota, caller_ip=caller_ip, api=api, now=now)
     if cfg.cron and api == "v1":
-        return 200, await create_schedule(srv, cfg, destination, body, now), {}
-    targets, topic = await _targets(srv, destination)
+        return Prepared([], None, await create_schedule(srv, cfg, destination, body, now))
+    targets, topic = await _targets(srv, destination, cache)
     if queue:
         check_name(queue, "queue name")
-        q = await srv.store.run(catalog.queue_ensure, queue, now)
-        srv.engine.set_queue(queue, q["parallelism"], q["paused"])
+        if cache is None or ("queue", queue) not in cache:
+            q = await srv.store.run(catalog.queue_ensure, queue, now)
+            srv.engine.set_queue(queue, q["parallelism"], q["paused"])
+            if cache is not None:
+                cache[("queue", queue)] = True
     specs = make_specs(
         cfg.meta,
         body,
@@ -142,15 +162,45 @@ async def publish(
         response = {"messageId": specs[0].id}
     else:
         response = {"messageId": specs[0].id, "url": specs[0].url}
-    key = dedup_key(cfg, bag, destination, body)
-    earlier, deliveries = await srv.store.run(data.publish, specs, key, now + srv.dedup_window_ms, response, now)
-    if earlier is not None:
-        dup_headers = {"Upstash-Deduplication-Id": key.split(":", 1)[1] if key else ""}
+    return Prepared(specs, dedup_key(cfg, bag, destination, body), response)
+
+
+async def commit(srv: Server, items: list[Prepared], now: int) -> list[tuple[int, Any, dict[str, str]]]:
+    """Store prepared publishes in one database job; (status, JSON body, headers) for each."""
+    todo = [(p.specs, p.key, p.response) for p in items if p.specs]
+    results = iter(await srv.store.run(data.publish_many, todo, now + srv.dedup_window_ms, now) if todo else [])
+    out = []
+    for p in items:
+        if not p.specs:
+            out.append((200, p.response, {}))
+            continue
+        earlier, deliveries = next(results)
+        if earlier is None:
+            srv.engine.add(deliveries)
+            out.append((200, p.response, {}))
+            continue
+        dup_headers = {"Upstash-Deduplication-Id": p.key.split(":", 1)[1] if p.key else ""}
         if isinstance(earlier, list):
-            return 202, [{**item, "deduplicated": True} for item in earlier], dup_headers
-        return 202, {**earlier, "deduplicated": True}, dup_headers
-    srv.engine.add(deliveries)
-    return 200, response, {}
+            out.append((202, [{**item, "deduplicated": True} for item in earlier], dup_headers))
+        else:
+            out.append((202, {**earlier, "deduplicated": True}, dup_headers))
+    return out
+
+
+async def publish(
+    srv: Server,
+    bag: dict[str, str],
+    body: bytes,
+    destination: str,
+    *,
+    caller_ip: str,
+    api: str,
+    queue: str | None = None,
+) -> tuple[int, Any, dict[str, str]]:
+    """Publish (or enqueue) one request: (status, JSON body, response headers)."""
+    now = now_ms()
+    prepared = await prepare(srv, bag, body, destination, caller_ip=caller_ip, api=api, now=now, queue=queue)
+    return (await commit(srv, [prepared], now))[0]
 
 
 async def create_schedule(srv: Server, cfg: Any, destination: str, body: bytes, now: int) -> dict[str, str]:
@@ -205,18 +255,19 @@ async def v2_batch(request: Request) -> Any:
             raise ApiError(400, "each batch item must be an object with a string 'destination'")
         if not isinstance(item.get("headers", {}), dict) or not isinstance(item.get("body", ""), str):
             raise ApiError(400, "batch item 'headers' must be an object and 'body' a string")
-    out = []
+    now = now_ms()
+    cache: dict[Any, Any] = {}
+    prepared = []
     for item in items:
         raw = [(str(k).encode("latin-1", "replace"), str(v).encode("latin-1", "replace"))
                for k, v in (item.get("headers") or {}).items()]
         bag = header_bag(raw, {})
         queue = item.get("queue") or bag.get("upstash-queue-name")
-        _, payload, _ = await publish(
+        prepared.append(await prepare(
             srv, bag, str(item.get("body") or "").encode(), item["destination"], caller_ip=_caller_ip(request),
-            api="v2", queue=queue,
-        )
-        out.append(payload)
-    return out
+            api="v2", now=now, queue=queue, cache=cache,
+        ))
+    return [payload for _, payload, _ in await commit(srv, prepared, now)]
 
 
 # -- messages ---------------------------------------------------------------------------------------------------

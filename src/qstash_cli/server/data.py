@@ -152,6 +152,11 @@ def publish(
     return None, deliveries
 
 
+def publish_many(conn: Conn, items: list[tuple[list[MessageSpec], str | None, Any]], expires_at: int, now: int) -> list:
+    """`publish` for several requests (a batch) in one job."""
+    return [publish(conn, specs, key, expires_at, response, now) for specs, key, response in items]
+
+
 def prune_dedup(conn: Conn, now: int) -> int:
     """Drop expired dedup ids."""
     return conn.execute("DELETE FROM dedup WHERE expires_at <= ?", (now,)).rowcount
@@ -310,11 +315,11 @@ def record_attempt(conn: Conn, d: Delivery, o: Outcome) -> list[Delivery]:
             )
     if o.retry_at is None:
         _finish_message(conn, d.message_id)
-    if not d.meta.get("isCallback"):
+    kinds = ["callback"] if d.meta.get("callback") and not d.meta.get("isCallback") else []
+    if dlq is not None and d.meta.get("failureCallback") and not d.meta.get("isCallback"):
+        kinds.append("failureCallback")
+    if kinds:
         message = conn.execute("SELECT created_at FROM messages WHERE id = ?", (d.message_id,)).fetchone()
-        kinds = ["callback"] if d.meta.get("callback") else []
-        if dlq is not None and d.meta.get("failureCallback"):
-            kinds.append("failureCallback")
         for kind in kinds:
             spec = _callback_spec(d, o, message, kind, dlq if kind == "failureCallback" else None, now)
             follow.extend(insert_message(conn, spec))
