@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from qstash_cli.errors import Aborted, InputError
+from qstash_cli.errors import Aborted, ApiError, InputError
 
 TABLE, PLAIN, JSON, QUIET = "table", "plain", "json", "quiet"
 
@@ -105,6 +105,7 @@ class Output:
         if self.mode == JSON:
             self.json(data)
             return
+        _require_object(data)
         if self.mode == QUIET:
             if id_key and data.get(id_key) is not None:
                 self.line(str(data[id_key]))
@@ -137,6 +138,7 @@ class Output:
             out.write("\n]\n" if count else "]\n")
             out.flush()
             return count
+        items = _objects(items)
         if self.mode == QUIET:
             for item in items:
                 if id_key and item.get(id_key) is not None:
@@ -194,6 +196,30 @@ class Output:
 
         if not typer.confirm(f"{question[0].upper()}{question[1:]}?", default=False, err=True):
             raise Aborted("aborted; nothing was changed")
+
+
+def unexpected_shape(expected: str, data: Any) -> ApiError:
+    """The error for a 2xx answer whose JSON has the wrong shape (e.g. a list where an object belongs)."""
+    kind = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(data), "a number" if isinstance(data, (int, float)) else type(data).__name__
+    )
+    return ApiError(
+        f"the API answer has the wrong shape: expected {expected}, got {kind}", hint="is --url pointing at QStash?"
+    )
+
+
+def _require_object(data: Any) -> None:
+    if not isinstance(data, dict):
+        raise unexpected_shape("a JSON object", data)
+
+
+def _objects(items: Any) -> Iterable[dict[str, Any]]:
+    """Rows of a listing, checked one by one: each must be a JSON object."""
+    if isinstance(items, (str, bytes, dict)) or not isinstance(items, Iterable):
+        raise unexpected_shape("a list", items)
+    for item in items:
+        _require_object(item)
+        yield item
 
 
 def _one_line(text: str) -> str:

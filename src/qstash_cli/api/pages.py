@@ -14,6 +14,10 @@ def iterate(fetch: Callable[[Any], Page], *, limit: int | None = None, follow: b
     seen = 0
     while True:
         items, cursor = fetch(cursor)
+        if not isinstance(items, list):
+            from qstash_cli.output import unexpected_shape
+
+            raise unexpected_shape("a list", items)
         for item in items:
             if limit is not None and seen >= limit:
                 return
