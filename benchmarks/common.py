@@ -48,23 +48,31 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
 
-def time_run(argv: Sequence[str], *, env: dict[str, str] | None = None, check: bool = True) -> float:
-    """Wall seconds of one subprocess run (output discarded)."""
+def time_run(argv: Sequence[str], *, env: dict[str, str] | None = None, check: bool = True) -> tuple[float, float]:
+    """(wall seconds, CPU seconds user+sys) of one subprocess run, output discarded."""
     t0 = time.perf_counter()
-    proc = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.stderr.close()
     if check and proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr.decode()[-500:]}")
-    return elapsed
+        raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}: {err.decode()[-500:]}")
+    return elapsed, usage.ru_utime + usage.ru_stime
 
 
-def interleaved(runs: int, a: Callable[[], float], b: Callable[[], float], warmup: int = 2) -> tuple[float, float]:
-    """Medians of `a` and `b`, timed alternately (a, b, b, a, ...) so drift in machine load hits both alike."""
+def interleaved(
+    runs: int, a: Callable[[], tuple[float, ...]], b: Callable[[], tuple[float, ...]], warmup: int = 2
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-component medians of `a` and `b` (e.g. wall, CPU), timed alternately (a b, b a, ...) so drift in machine
+    load hits both alike."""
     for _ in range(warmup):
         a()
         b()
-    ta: list[float] = []
-    tb: list[float] = []
+    ta: list[tuple[float, ...]] = []
+    tb: list[tuple[float, ...]] = []
     for i in range(runs):
         if i % 2:
             tb.append(b())
@@ -72,7 +80,7 @@ def interleaved(runs: int, a: Callable[[], float], b: Callable[[], float], warmu
         else:
             ta.append(a())
             tb.append(b())
-    return median(ta), median(tb)
+    return tuple(median(c) for c in zip(*ta, strict=True)), tuple(median(c) for c in zip(*tb, strict=True))
 
 
 def free_port() -> int:
@@ -107,3 +115,104 @@ def env_without_qstash(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QSTASH_", "UPSTASH_", "_QSTASH"))}
     env.update(extra)
     return env
+
+
+def bench_env(**extra: str) -> dict[str, str]:
+    """The environment for timed subprocesses: no QSTASH_* from the caller, bytecode caching on (as after a pip
+    install), an isolated config file."""
+    env = env_without_qstash(**extra)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.setdefault("QSTASH_CONFIG", str(RESULTS / "tmp" / "config.toml"))
+    return env
+
+
+class Proc:
+    """A background subprocess, stopped (SIGTERM, then SIGKILL) on exit."""
+
+    def __init__(self, argv: list[str], *, log: Path, env: dict[str, str] | None = None) -> None:
+        self.log_path = log
+        with open(log, "wb") as out:
+            self.proc = subprocess.Popen(argv, stdout=out, stderr=out, stdin=subprocess.DEVNULL, env=env)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    def __enter__(self) -> Proc:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class DevServer(Proc):
+    """`python -m qstash_cli.server` on an ephemeral loopback port with its own SQLite file (durable, default sync)."""
+
+    def __init__(self, workdir: Path, *flags: str) -> None:
+        from qstash_cli import devcreds
+
+        self.port = free_port()
+        self.token = devcreds.DEV_TOKEN
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.data = workdir / f"dev-{self.port}.sqlite3"
+        argv = [PYTHON, "-m", "qstash_cli.server", "--port", str(self.port), "--data", str(self.data), "--quiet"]
+        super().__init__([*argv, *flags], log=workdir / f"dev-{self.port}.log", env=bench_env())
+        wait_port(self.port, proc=self.proc)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"QSTASH_URL": self.url, "QSTASH_TOKEN": self.token}
+
+
+class SinkProc(Proc):
+    """benchmarks/sink.py on an ephemeral port; `records()` after `stop()` maps message id → arrival time."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.out = workdir / f"sink-{self.port}.txt"
+        argv = [PYTHON, str(BENCH / "sink.py"), "--port", str(self.port), "--out", str(self.out)]
+        super().__init__(argv, log=workdir / f"sink-{self.port}.log", env=bench_env())
+        wait_port(self.port, proc=self.proc)
+
+    def count(self) -> int:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
+            sock.sendall(b"GET /__count HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+            data = b""
+            while b"\r\n\r\n" not in data or not data.split(b"\r\n\r\n", 1)[1]:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        return int(data.split(b"\r\n\r\n", 1)[1])
+
+    def wait_count(self, n: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.count() >= n:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def records(self) -> dict[str, float]:
+        got: dict[str, float] = {}
+        with open(self.out) as f:
+            for line in f:
+                t, _, mid = line.rstrip("\n").partition(" ")
+                got.setdefault(mid, float(t))
+        return got
+
+
+def command_has(argv: list[str], needle: str) -> bool:
+    """Whether `qstash ARGV --help` runs and mentions `needle` (a command or flag still being written → False)."""
+    proc = subprocess.run([QSTASH, *argv, "--help"], capture_output=True, text=True, env=bench_env())
+    return proc.returncode == 0 and needle in proc.stdout
