@@ -1,0 +1,216 @@
+"""What `publish`, `publish --batch`, `schedules create` and `schedules apply` share: the message flags, their
+validation, the QStash request headers they become, and the fire-time listing of a cron expression.
+
+Light on purpose (stdlib + typer + inputs): command modules import it at start-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timezone
+from typing import Any
+
+import typer
+
+from qstash_cli import inputs
+from qstash_cli.errors import InputError, Unsupported
+from qstash_cli.output import Column, Output
+
+# -- the flags (shared by `publish` and `schedules create`) ---------------------------------------------------------
+BODY = typer.Option(None, "--body", "-d", help="Body: TEXT, @FILE, or @- for stdin (stdin is never read otherwise).")
+CONTENT_TYPE = typer.Option(None, "--content-type", "-t", help="Content-Type of the body (forwarded).")
+METHOD = typer.Option(None, "--method", help="HTTP method used to call the destination (default POST).")
+HEADER = typer.Option(
+    None, "--header", "-H", help="'Name: value' sent to the destination (as Upstash-Forward-Name); repeatable."
+)
+DELAY = typer.Option(None, "--delay", help="Delay before delivery: 50s, 3m, 10h, 1d, 1h30m.")
+RETRIES = typer.Option(None, "--retries", help="Retries after a failed delivery (attempts = 1 + retries).")
+TIMEOUT = typer.Option(None, "--timeout", help="Max time the destination may take to answer: 30s, 5m (v2).")
+CALLBACK = typer.Option(None, "--callback", help="URL called with the destination's answer after each attempt.")
+FAILURE_CALLBACK = typer.Option(None, "--failure-callback", help="URL called once all retries failed (v2).")
+QUEUE = typer.Option(None, "--queue", help="Enqueue into this queue instead of delivering at once (v2).")
+LABEL = typer.Option(None, "--label", help="Label to filter logs, DLQ and cancels by (v2).")
+SCHEDULE_ID = typer.Option(None, "--schedule-id", help="Schedule id to create, or overwrite if it exists (v2).")
+
+# v1 has no such settings: (Message attribute, flag) → Unsupported before anything is sent.
+_V1_MISSING = (
+    ("timeout", "--timeout"),
+    ("failure_callback", "--failure-callback"),
+    ("label", "--label"),
+    ("queue", "--queue"),
+    ("schedule_id", "--schedule-id"),
+)
+
+
+@dataclass
+class Message:
+    """One validated message or schedule, ready to become QStash request headers."""
+
+    destination: str
+    body: bytes | None = None
+    content_type: str | None = None
+    method: str | None = None
+    forward: list[tuple[str, str]] = field(default_factory=list)
+    raw_headers: dict[str, str] = field(default_factory=dict)  # Upstash-* headers passed through as given
+    delay: int | None = None
+    not_before: int | None = None
+    retries: int | None = None
+    timeout: int | None = None
+    callback: str | None = None
+    failure_callback: str | None = None
+    dedup_id: str | None = None
+    content_dedup: bool = False
+    label: str | None = None
+    queue: str | None = None
+    cron: str | None = None
+    schedule_id: str | None = None
+
+    def check(self, api: str) -> None:
+        """Raise for settings the dialect (or a schedule) cannot carry."""
+        if api == "v1":
+            for attr, flag in _V1_MISSING:
+                if getattr(self, attr):
+                    raise Unsupported(f"the v1 API has no {flag}; use --api v2, or drop {flag}")
+        elif self.cron:
+            if self.not_before is not None:
+                raise InputError(
+                    "--not-before cannot be used for a schedule: v2 schedules have no not-before",
+                    hint="use --delay to delay each delivery of the schedule",
+                )
+            if self.dedup_id or self.content_dedup:
+                raise InputError(
+                    "v2 schedules take no deduplication id",
+                    hint="use --schedule-id ID: creating it again overwrites the same schedule",
+                )
+
+    def headers(self, api: str) -> dict[str, str]:
+        """The request headers for this message in the given dialect (after `check`)."""
+        h: dict[str, str] = {}
+        if self.content_type:
+            h["Content-Type"] = self.content_type
+        if self.method:
+            h["Upstash-Method"] = self.method
+        for name, value in self.forward:
+            h[f"Upstash-Forward-{name}"] = value
+        if self.not_before is not None:
+            h["Upstash-Not-Before"] = str(self.not_before)
+        elif self.delay is not None:
+            h["Upstash-Delay"] = inputs.format_duration(self.delay)
+        if self.retries is not None:
+            h["Upstash-Retries"] = str(self.retries)
+        if self.timeout is not None:
+            h["Upstash-Timeout"] = inputs.format_duration(self.timeout)
+        if self.callback:
+            h["Upstash-Callback"] = self.callback
+        if self.failure_callback:
+            h["Upstash-Failure-Callback"] = self.failure_callback
+        if self.dedup_id:
+            h["Upstash-Deduplication-Id"] = self.dedup_id
+        if self.content_dedup:
+            h["Upstash-Content-Based-Deduplication"] = "true"
+        if self.label:
+            h["Upstash-Label"] = self.label
+        if self.cron:
+            h["Upstash-Cron"] = self.cron
+            if self.schedule_id:
+                h["Upstash-Schedule-Id"] = self.schedule_id
+            if self.queue:
+                h["Upstash-Queue-Name"] = self.queue
+        h.update(self.raw_headers)
+        return h
+
+
+def build_message(
+    destination: str,
+    *,
+    body: str | None = None,
+    content_type: str | None = None,
+    method: str | None = None,
+    header: list[str] | None = None,
+    delay: str | None = None,
+    not_before: str | None = None,
+    retries: int | None = None,
+    timeout: str | None = None,
+    callback: str | None = None,
+    failure_callback: str | None = None,
+    dedup_id: str | None = None,
+    content_dedup: bool = False,
+    label: str | None = None,
+    queue: str | None = None,
+    cron: str | None = None,
+    schedule_id: str | None = None,
+    read_body: bool = True,
+) -> Message:
+    """Validate the flags of one message into a Message; every problem is an InputError, raised before sending.
+
+    The body is read last (after every cheap check), so a bad flag never consumes stdin.
+    """
+    msg = Message(
+        destination=inputs.validate_destination(destination) if destination else "",
+        content_type=_one_line(content_type, "--content-type") if content_type else None,
+        method=inputs.validate_method(method) if method else None,
+        forward=[inputs.parse_header(h) for h in header or []],
+        delay=inputs.parse_duration(delay, what="--delay") if delay is not None else None,
+        not_before=inputs.parse_not_before(not_before) if not_before is not None else None,
+        retries=inputs.validate_retries(retries) if retries is not None else None,
+        timeout=inputs.parse_duration(timeout, what="--timeout") if timeout is not None else None,
+        callback=inputs.validate_url(callback, what="--callback URL") if callback else None,
+        failure_callback=inputs.validate_url(failure_callback, what="--failure-callback URL")
+        if failure_callback
+        else None,
+        dedup_id=inputs.validate_dedup_id(dedup_id) if dedup_id is not None else None,
+        content_dedup=content_dedup,
+        label=_one_line(label, "--label") if label is not None else None,
+        queue=inputs.validate_id(queue, what="queue name") if queue is not None else None,
+        cron=inputs.validate_cron(cron) if cron is not None else None,
+        schedule_id=inputs.validate_id(schedule_id, what="schedule id") if schedule_id is not None else None,
+    )
+    if read_body:
+        msg.body = inputs.read_body(body)
+    return msg
+
+
+def _one_line(value: str, what: str) -> str:
+    if not value.strip() or "\n" in value or "\r" in value:
+        raise InputError(f"invalid {what} {value!r}: it must be one non-empty line")
+    return value.strip()
+
+
+# -- cron fire times ---------------------------------------------------------------------------------------------
+
+
+def fire_times(expr: str, count: int) -> list[dict[str, Any]]:
+    """The next `count` fire times of a cron expression: UTC, local time, and the CRON_TZ zone when given."""
+    zone, _ = inputs.split_cron(" ".join(expr.split()))
+    rows = []
+    for n, when in enumerate(inputs.next_fire_times(expr, count), start=1):
+        row: dict[str, Any] = {
+            "n": n,
+            "utc": when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "local": when.astimezone().isoformat(timespec="seconds"),
+            "unix": int(when.timestamp()),
+        }
+        if zone:
+            row["zone"] = when.isoformat(timespec="seconds")
+        rows.append(row)
+    return rows
+
+
+def fire_time_note(expr: str, count: int = 3) -> str:
+    """`next fire times: a, b, c (UTC)` for stderr notes."""
+    return "next fire times (UTC): " + ", ".join(r["utc"] for r in fire_times(expr, count))
+
+
+FIRE_COLUMNS = [Column("#", "n"), Column("utc", "utc"), Column("local", "local"), Column("zone", "zone")]
+
+
+def fire_columns(expr: str) -> list[Column]:
+    """The fire-time listing's columns: `zone` only for a CRON_TZ expression."""
+    return FIRE_COLUMNS if expr.startswith("CRON_TZ=") else FIRE_COLUMNS[:3]
+
+
+def show_schedule(out: Output, data: Any, cron: str) -> None:
+    """A created schedule: its scheduleId on stdout, the next 3 fire times as a note on stderr."""
+    data = data if isinstance(data, dict) else {"result": data}
+    out.record(data, id_key="scheduleId", fields=[Column("scheduleId", "scheduleId")])
+    out.info(fire_time_note(cron, 3))
