@@ -337,3 +337,10 @@ def test_every_command_documents_an_example() -> None:
     for command in endpoints.app.registered_commands:
         doc = command.callback.__doc__
         assert "Example:\n" in doc and "qstash endpoints" in doc and "qstash --api v1 endpoints" in doc
+
+
+def test_v2_create_shows_what_was_sent_if_the_server_lists_it_differently(cli, mock_api) -> None:
+    mock_api.add("POST", "/v2/topics/orders/endpoints", content=b"")
+    mock_api.add("GET", "/v2/topics/orders", {**GROUP, "endpoints": [{"url": A + "/"}]})
+    r = cli(*V2, "create", A, "--topic", "orders", "--json")
+    assert r.exit_code == 0 and r.json == {"topicName": "orders", "url": A}

@@ -78,7 +78,7 @@ class V2:
         if not topic:
             raise InputError("missing --topic NAME: the URL group to add the endpoint to")
         self._add(topic, url, name)
-        return self._find(topic, name=name, url=url)
+        return self._read_back(topic, name=name, url=url)
 
     def get(self, topic: str, *, name: str | None = None, url: str | None = None) -> dict[str, Any]:
         one_selector(name, url)
@@ -99,7 +99,7 @@ class V2:
         keep_name = new_name or old.get("name")
         self.remove(topic, name=name, url=url)
         self._add(topic, new_url, keep_name)
-        return self._find(topic, name=keep_name, url=new_url)
+        return self._read_back(topic, name=keep_name, url=new_url)
 
     def delete(self, topic: str, *, name: str | None = None, url: str | None = None) -> Any:
         one_selector(name, url)
@@ -113,6 +113,13 @@ class V2:
     def _add(self, topic: str, url: str, name: str | None) -> None:
         item = {"url": url, "name": name} if name else {"url": url}
         self.t.json("POST", f"/v2/topics/{topic}/endpoints", json_body={"endpoints": [item]}, idempotent=True)
+
+    def _read_back(self, topic: str, *, name: str | None, url: str) -> dict[str, Any]:
+        """The endpoint just written, as the group now lists it (as sent, if the server stored it differently)."""
+        try:
+            return self._find(topic, name=name, url=url)
+        except NotFound:
+            return {"topicName": topic, **({"name": name} if name else {}), "url": url}
 
     def _find(self, topic: str, *, name: str | None, url: str | None) -> dict[str, Any]:
         group = self.t.json("GET", f"/v2/topics/{topic}") or {}
