@@ -36,10 +36,13 @@ def isolated(tmp_path, monkeypatch):
 
 
 class _Stream(io.StringIO):
-    def __init__(self, tty: bool = False, data: bytes = b"") -> None:
-        super().__init__(data.decode("utf-8", "replace"))
+    """A text stream that may claim to be a terminal; stdin also carries the raw bytes as `.buffer`."""
+
+    def __init__(self, tty: bool = False, data: bytes | None = None) -> None:
+        super().__init__((data or b"").decode("utf-8", "replace"))
         self._tty = tty
-        self.buffer = io.BytesIO(data)
+        if data is not None:
+            self.buffer = io.BytesIO(data)
 
     def isatty(self) -> bool:
         return self._tty

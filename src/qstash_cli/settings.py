@@ -138,7 +138,7 @@ class Settings:
         """The API client for the resolved URL, token and dialect."""
         from qstash_cli.api.client import Client
 
-        return Client(self.url, self.token, self.api, debug=self.opts.debug)
+        return Client(self.url, lambda: self.token, self.api, debug=self.opts.debug)
 
 
 def _profile_from(cfg: dict[str, Any], name: str) -> dict[str, Any] | None:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import Any
 
 from qstash_cli.api.transport import Transport
@@ -16,7 +17,7 @@ GROUPS = ("publish", "topics", "endpoints", "messages", "tasks", "schedules", "k
 class Client:
     """Entry point of the API layer. Each group module exposes `V1` and `V2` classes taking a Transport."""
 
-    def __init__(self, url: str, token: str, api: str = "v2", *, debug: bool = False) -> None:
+    def __init__(self, url: str, token: str | Callable[[], str], api: str = "v2", *, debug: bool = False) -> None:
         self.api = api
         self.transport = Transport(url, token, debug=debug)
         self._groups: dict[str, Any] = {}

@@ -10,7 +10,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,12 +44,21 @@ class Reply:
 class Transport:
     """Sends requests to one QStash base URL with one token."""
 
-    def __init__(self, base_url: str, token: str, *, debug: bool = False) -> None:
+    def __init__(self, base_url: str, token: str | Callable[[], str], *, debug: bool = False) -> None:
         self.base_url = base_url.rstrip("/")
-        self._token = token
+        self._token_source = token
+        self._resolved_token: str | None = None
         self.debug = debug
         self._http: httpx.Client | None = None
         self.sleep = _sleep
+
+    @property
+    def _token(self) -> str:
+        """The token, resolved on the first request (so dialect checks fail before a missing token does)."""
+        if self._resolved_token is None:
+            source = self._token_source
+            self._resolved_token = source() if callable(source) else source
+        return self._resolved_token
 
     @property
     def http(self) -> httpx.Client:
