@@ -18,10 +18,13 @@ class Sent:
     message_id: str
 
 
-def publish_request(port: int, token: str, destination: str, body: bytes) -> bytes:
+def publish_request(
+    port: int, token: str, destination: str, body: bytes, headers: dict[str, str] | None = None
+) -> bytes:
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     return (
         f"POST /v2/publish/{destination} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
-        f"Content-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n"
+        f"Content-Type: text/plain\r\nContent-Length: {len(body)}\r\n{extra}\r\n"
     ).encode() + body
 
 
@@ -82,9 +85,10 @@ async def publish_many(
     concurrency: int = 32,
     body: bytes = b"hello",
     rate: float | None = None,
+    headers: dict[str, str] | None = None,
 ) -> list[Sent]:
     """Publish `n` messages to `destination` over `concurrency` connections (paced at `rate`/s when given)."""
-    request = publish_request(port, token, destination, body)
+    request = publish_request(port, token, destination, body, headers)
     out: list[Sent] = []
     per, extra = divmod(n, concurrency)
     t0 = time.time()
