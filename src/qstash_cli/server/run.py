@@ -169,6 +169,8 @@ def serve(opts: Options) -> int:
     )
     try:
         uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled, after a clean shutdown
+        pass
     finally:
         store.close()
         _say("qstash dev: stopped")
