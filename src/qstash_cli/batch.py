@@ -214,7 +214,7 @@ class Batch:
         defaults: Message,
         default_body: str | None,
         *,
-        chunk_size: int = 100,
+        chunk_size: int = 500,
         workers: int = 4,
     ) -> None:
         self.client = client

@@ -46,7 +46,7 @@ def publish(
         None, "--batch", metavar="FILE", help="Publish every line of a JSON-lines FILE (- for stdin); flags = defaults."
     ),
     chunk_size: int = typer.Option(
-        100, "--chunk-size", min=1, max=1000, help="With --batch: messages per /v2/batch request."
+        500, "--chunk-size", min=1, max=1000, help="With --batch: messages per /v2/batch request."
     ),
 ) -> None:
     """Publish a message to a URL or a topic; with --cron create a schedule; with --batch publish a file.
