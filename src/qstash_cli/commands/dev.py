@@ -25,7 +25,7 @@ def dev(
         "queues → 412).",
     ),
     dedup_window: float = typer.Option(
-        600.0, "--dedup-window", help="Seconds a deduplication id is remembered [default: 600 = 10 minutes]."
+        600.0, "--dedup-window", help="Seconds a deduplication id is remembered (600 = 10 minutes, like QStash today)."
     ),
     backoff_scale: float = typer.Option(
         1.0, "--backoff-scale", help="Multiply the retry backoff min(86400, e^(2.5n)) s, e.g. 0.001 for tests."

@@ -244,8 +244,6 @@ class Engine:
             headers.append(("Upstash-Schedule-Id", d.schedule_id))
         if d.topic_name:
             headers.append(("Upstash-Topic-Name", d.topic_name))
-        if d.meta.get("isCallback"):
-            headers.append(("Upstash-Callback", "true"))
         return headers
 
     async def _send(self, d: Delivery, started: int, client: httpx.AsyncClient) -> Outcome:
