@@ -209,3 +209,35 @@ def test_dlq_retry_and_bulk_delete(dev_server, sink):
         r = c.request("DELETE", "/v2/dlq", json={"dlqIds": [entries[1]["dlqId"]]})
         assert r.json()["deleted"] == 1
         assert dlq_entries(c) == []
+
+
+def test_queue_parallelism_one_delivers_in_order_one_at_a_time(dev_server, sink):
+    sink.respond(path="/q", delay=0.3)
+    with dev_server.client() as c:
+        assert c.post("/v2/queues", json={"queueName": "serial", "parallelism": 1}).status_code == 200
+        ids = [c.post(f"/v2/enqueue/serial/{sink.url}/q", content=str(i).encode()).json()["messageId"]
+               for i in range(3)]
+        reqs = sink.wait_for(3, timeout=10)
+    assert [r.header("upstash-message-id") for r in reqs] == ids
+    assert all(b.time - a.time >= 0.28 for a, b in zip(reqs, reqs[1:], strict=False))
+
+
+def test_bulk_dlq_retry_and_events_paging(dev_server, sink):
+    sink.respond(status=500, times=2)
+    with dev_server.client() as c:
+        ids = [_publish(c, f"{sink.url}/p{i}", **{"Upstash-Retries": "0"}).json()["messageId"] for i in range(2)]
+        wait_until(lambda: len(dlq_entries(c)) == 2)
+        r = c.post("/v2/dlq/retry", params={"dlqIds": [e["dlqId"] for e in dlq_entries(c)]})
+        assert r.status_code == 200 and len(r.json()["responses"]) == 2 and r.json()["cursor"] == ""
+        sink.wait_for(4)
+        assert dlq_entries(c) == []
+        first = c.get("/v2/logs", params={"count": 2, "order": "earliestFirst"}).json()
+        assert first["events"] == first["logs"] and len(first["logs"]) == 2 and isinstance(first["cursor"], str)
+        assert first["logs"][0]["state"] == "CREATED"
+        second = c.get("/v2/logs", params={"count": 2, "order": "earliestFirst", "cursor": first["cursor"]}).json()
+        everything = c.get("/v2/logs", params={"order": "earliestFirst"}).json()["logs"]
+        assert first["logs"] + second["logs"] == everything[:4]
+        assert "cursor" not in c.get("/v2/logs").json()
+        failed = c.get("/v2/events", params={"state": "FAILED"}).json()["events"]
+        assert sorted(e["messageId"] for e in failed) == sorted(ids)
+        assert all(e["responseStatus"] == 500 for e in failed)

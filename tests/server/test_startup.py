@@ -57,7 +57,8 @@ def test_port_in_use_is_one_line():
         second = subprocess.run([sys.executable, "-m", "qstash_cli.server", "--memory", "--port", str(port)],
                                 capture_output=True, text=True, timeout=20)
         assert second.returncode == 1
-        assert second.stderr.startswith(f"Error: cannot listen on 127.0.0.1:{port}") and "Traceback" not in second.stderr
+        assert second.stderr.startswith(f"Error: cannot listen on 127.0.0.1:{port}")
+        assert "Traceback" not in second.stderr
     finally:
         proc.terminate()
         proc.wait(10)
