@@ -6,6 +6,7 @@ import inspect
 import os
 import sys
 from collections.abc import Callable, Iterator, MutableMapping
+from functools import partial
 from typing import Any
 
 import typer
@@ -17,30 +18,32 @@ from qstash_cli import __version__
 from qstash_cli.errors import EXIT_CODES, EXIT_INTERRUPTED, EXIT_USAGE, QstashError
 from qstash_cli.settings import Settings
 
-# Command name → module in qstash_cli/commands/, in help order. Each module exposes `register(app)` (or one command
-# function named after the module). Modules are imported lazily: `qstash topics ...` imports only commands/topics.py;
-# `--help`, a completion of the command name, or a name not listed here import them all (a module may register more
-# names than its own, e.g. `login` + `logout`: they are found that way).
-COMMANDS = {
-    "publish": "publish",
-    "topics": "topics",
-    "endpoints": "endpoints",
-    "messages": "messages",
-    "tasks": "tasks",
-    "schedules": "schedules",
-    "keys": "keys",
-    "quota": "quota",
-    "logs": "logs",
-    "dlq": "dlq",
-    "verify": "verify",
-    "listen": "listen",
-    "cron": "cron",
-    "dev": "dev",
-    "config": "config_cmd",
-    "login": "login",
-    "completion": "completion",
+# The top-level commands, in help order: name → (module in qstash_cli/commands/, one-line summary for `qstash --help`).
+# Each module exposes `register(app)` (or one command function named after the module). Modules load lazily:
+# `qstash topics ...` imports only commands/topics.py; `qstash --help` and completing a command name import none (the
+# summaries here are the root's table of contents; each command's own help comes from its module). A name a module
+# registers that is missing here still runs (an unknown name imports every module), but is not listed:
+# tests/unit/test_imports.py checks that the names here are exactly those the modules register.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "publish": ("publish", "Publish a message (or a schedule, or a file of messages)."),
+    "topics": ("topics", "Manage topics (v1) / URL groups (v2)."),
+    "endpoints": ("endpoints", "Manage the endpoints of a topic / URL group."),
+    "messages": ("messages", "Show and cancel messages."),
+    "tasks": ("tasks", "Show delivery tasks (v1)."),
+    "schedules": ("schedules", "Manage schedules (cron-triggered messages)."),
+    "keys": ("keys", "Show or rotate the signing keys."),
+    "quota": ("quota", "Show the account's quota (v1)."),
+    "logs": ("logs", "Show the delivery logs."),
+    "dlq": ("dlq", "Manage the dead-letter queue."),
+    "verify": ("verify", "Verify an Upstash-Signature."),
+    "listen": ("listen", "Receive and verify deliveries on a local port."),
+    "cron": ("cron", "Show the next fire times of a cron expression."),
+    "dev": ("dev", "Run a local QStash server (v1 and v2 API)."),
+    "config": ("config_cmd", "Show and change the config file."),
+    "login": ("login", "Store a QStash token in a config profile."),
+    "completion": ("completion", "Shell completion scripts."),
 }
-COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
+COMMAND_MODULES = tuple(dict.fromkeys(module for module, _ in COMMANDS.values()))
 
 EPILOG = "\b\nExit codes:\n" + "\n".join(f"  {code:<4} {text}" for code, text in EXIT_CODES.items())
 
@@ -115,23 +118,23 @@ def _add_global_options(command: click.Command) -> None:
 
 
 class _Entry:
-    """A command not built yet: its Typer info, and how to build it."""
+    """A command not built yet: how to build it, and how to show it in its group's command list."""
 
-    __slots__ = ("info", "build")
+    __slots__ = ("build", "preview")
 
-    def __init__(self, info: CommandInfo | TyperInfo, build: Callable[[Any], click.Command]) -> None:
-        self.info = info
+    def __init__(self, build: Callable[[], click.Command | None], preview: Callable[[], click.Command]) -> None:
         self.build = build
+        self.preview = preview
 
-    def preview(self, name: str) -> click.Command:
-        """A help-only stand-in (name, help, short help, hidden, deprecated) for the command list of `--help`."""
-        info = self.info
-        if isinstance(info, TyperInfo):
-            info = typer.main.solve_typer_info_defaults(info)
-            text = info.help
-        else:
-            text = inspect.cleandoc(info.help) if info.help is not None else inspect.getdoc(info.callback)
-        return TyperCommand(name, help=text, short_help=info.short_help, hidden=info.hidden, deprecated=info.deprecated)
+
+def _info_preview(name: str, info: CommandInfo | TyperInfo) -> click.Command:
+    """A help-only stand-in (name, help, short help, hidden, deprecated) built from Typer's info, no parameters."""
+    if isinstance(info, TyperInfo):
+        info = typer.main.solve_typer_info_defaults(info)
+        text = info.help
+    else:
+        text = inspect.cleandoc(info.help) if info.help is not None else inspect.getdoc(info.callback)
+    return TyperCommand(name, help=text, short_help=info.short_help, hidden=info.hidden, deprecated=info.deprecated)
 
 
 _module_entries: dict[str, dict[str, _Entry]] = {}  # command module → the commands it registered
@@ -140,26 +143,23 @@ _module_entries: dict[str, dict[str, _Entry]] = {}  # command module → the com
 class _LazyCommands(MutableMapping[str, click.Command]):
     """A group's subcommands by name; each is built (and given the global options) on first access.
 
-    `load(self, name)` is the root's hook to import command modules: the module known for `name`, or all of them when
-    the name is None (listing) or unknown.
+    `missing(self, name)` is the root's hook for a name it does not know: import every command module.
     """
 
-    def __init__(
-        self, entries: dict[str, _Entry], load: Callable[[_LazyCommands, str | None], None] | None = None
-    ) -> None:
+    def __init__(self, entries: dict[str, _Entry], missing: Callable[[_LazyCommands, str], None] | None = None):
         self._entries: dict[str, _Entry | click.Command] = dict(entries)
-        self._load = load
-
-    def add(self, name: str, entry: _Entry) -> None:
-        self._entries.setdefault(name, entry)
+        self._missing = missing
 
     def __getitem__(self, name: str) -> click.Command:
-        if name not in self._entries and self._load is not None:
-            self._load(self, name)
+        if name not in self._entries and self._missing is not None:
+            self._missing(self, name)
         entry = self._entries[name]
         if isinstance(entry, click.Command):
             return entry
-        command = entry.build(entry.info)
+        command = entry.build()
+        if command is None:  # a listed name its module does not register
+            del self._entries[name]
+            raise KeyError(name)
         _add_global_options(command)
         self._entries[name] = command
         return command
@@ -171,20 +171,14 @@ class _LazyCommands(MutableMapping[str, click.Command]):
         del self._entries[name]
 
     def __iter__(self) -> Iterator[str]:
-        if self._load is not None:
-            self._load(self, None)
         return iter(list(self._entries))
 
     def __len__(self) -> int:
-        return sum(1 for _ in self)
+        return len(self._entries)
 
     def previews(self) -> dict[str, click.Command]:
         """Every subcommand, built or as a help-only stand-in."""
-        return {
-            name: entry.preview(name) if isinstance(entry, _Entry) else entry
-            for name in self
-            for entry in (self._entries[name],)
-        }
+        return {name: entry.preview() if isinstance(entry, _Entry) else entry for name, entry in self._entries.items()}
 
 
 class _LazyGroup(TyperGroup):
@@ -214,11 +208,11 @@ def _entries(typer_instance: typer.Typer) -> dict[str, _Entry]:
     entries: dict[str, _Entry] = {}
     for info in typer_instance.registered_commands:
         name = info.name or typer.main.get_command_name(info.callback.__name__)  # type: ignore[union-attr]
-        entries[name] = _Entry(info, _build_command)
+        entries[name] = _Entry(partial(_build_command, info), partial(_info_preview, name, info))
     for group_info in typer_instance.registered_groups:
         name = typer.main.solve_typer_info_defaults(group_info).name
         if name:
-            entries[name] = _Entry(group_info, _group)
+            entries[name] = _Entry(partial(_group, group_info), partial(_info_preview, name, group_info))
         elif group_info.typer_instance is not None:  # add_typer() without a name: its commands join this group
             entries.update(_entries(group_info.typer_instance))
     return entries
@@ -227,7 +221,7 @@ def _entries(typer_instance: typer.Typer) -> dict[str, _Entry]:
 def _group(
     info: TyperInfo,
     entries: dict[str, _Entry] | None = None,
-    load: Callable[[_LazyCommands, str | None], None] | None = None,
+    missing: Callable[[_LazyCommands, str], None] | None = None,
 ) -> click.Command:
     """The Click group for a Typer (sub-)app, as Typer's `get_group_from_info` builds it, but with lazy subcommands."""
     solved = typer.main.solve_typer_info_defaults(info)
@@ -245,7 +239,7 @@ def _group(
     )
     return _LazyGroup(
         name=solved.name or "",
-        commands=_LazyCommands(_entries(info.typer_instance) if entries is None else entries, load),
+        commands=_LazyCommands(_entries(info.typer_instance) if entries is None else entries, missing),
         invoke_without_command=solved.invoke_without_command,
         no_args_is_help=solved.no_args_is_help,
         subcommand_metavar=solved.subcommand_metavar,
@@ -291,26 +285,36 @@ def _import_module(module_name: str) -> dict[str, _Entry]:
     return _module_entries[module_name]
 
 
-def _load(commands: _LazyCommands, name: str | None) -> None:
-    """The root's loader: import the module that provides `name`, or every module (listing, unknown name)."""
-    if name in COMMANDS:
-        for entry_name, entry in _import_module(COMMANDS[name]).items():
-            commands.add(entry_name, entry)
-        return
-    for module_name in COMMAND_MODULES:  # everything, in help order
-        _import_module(module_name)
-    commands._entries = {**_root_entries(), **commands._entries}  # help order; built commands kept
-    commands._load = None  # all loaded: listing no longer needs the hook
+def _registered(name: str, module_name: str) -> click.Command | None:
+    """Build the top-level command `name` from its module (imported now if need be)."""
+    entry = _import_module(module_name).get(name)
+    return entry.build() if entry is not None else None
+
+
+def _import_all(commands: _LazyCommands, name: str) -> None:
+    """The root's hook for a name not in COMMANDS: import every module, add what they register."""
+    for module_name in COMMAND_MODULES:
+        for entry_name, entry in _import_module(module_name).items():
+            if entry_name not in commands._entries:
+                commands._entries[entry_name] = entry
+    commands._missing = None
 
 
 def _root_entries() -> dict[str, _Entry]:
-    """The top-level commands of the modules imported so far, in help order."""
-    return {name: entry for module in COMMAND_MODULES for name, entry in _module_entries.get(module, {}).items()}
+    """The top-level commands: those of COMMANDS (summaries from there), then any other name already registered."""
+    entries = {
+        name: _Entry(partial(_registered, name, module), partial(TyperCommand, name, short_help=summary))
+        for name, (module, summary) in COMMANDS.items()
+    }
+    for registered in _module_entries.values():
+        for name, entry in registered.items():
+            entries.setdefault(name, entry)
+    return entries
 
 
 def build_command() -> click.Command:
     """The Click command tree of the app (subcommands are built on first use), global options on every command."""
-    command = _group(TyperInfo(app), _root_entries(), _load)
+    command = _group(TyperInfo(app), _root_entries(), _import_all)
     _add_global_options(command)
     return command
 

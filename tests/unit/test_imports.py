@@ -95,13 +95,34 @@ def test_lazy_tree_has_the_global_options_on_every_command() -> None:
 
     def walk(command, path):
         yield path, command
-        for name, sub in getattr(command, "commands", {}).items():
-            yield from walk(sub, (*path, name))
+        for name in list(getattr(command, "commands", {})):
+            sub = command.commands.get(name)
+            if sub is not None:
+                yield from walk(sub, (*path, name))
 
     root = build_command()
+    assert list(root.commands)[: len(COMMANDS)] == list(COMMANDS)  # help order
     seen = list(walk(root, ()))
-    assert {name for name in root.commands} >= {"topics", "dev"}
-    assert [n for n in root.commands if n in COMMANDS] == [n for n in COMMANDS if n in root.commands]  # help order
+    assert {path[0] for path, _ in seen if path} >= {"topics", "publish", "dev"}
     for path, command in seen:
         names = {p.name for p in command.params}  # a command's own option of the same name takes precedence
         assert {"json", "quiet", "profile", "url", "token", "api", "debug"} <= names, path
+
+
+def test_root_command_list_matches_what_the_modules_register() -> None:
+    """COMMANDS in app.py (the root's lazy table of contents) names exactly what each module registers."""
+    from qstash_cli.app import COMMAND_MODULES, COMMANDS, _import_module
+
+    registered = {name: module for module in COMMAND_MODULES for name in _import_module(module)}
+    unlisted = sorted(set(registered) - set(COMMANDS))
+    assert not unlisted, f"add to COMMANDS in app.py: {unlisted}"
+    wrong_module = sorted(n for n, m in registered.items() if COMMANDS[n][0] != m)
+    assert not wrong_module, f"wrong module in COMMANDS for {wrong_module}"
+    missing = sorted(set(COMMANDS) - set(registered))
+    assert not missing, f"listed in `qstash --help` but registered by no module: {missing}"
+
+
+def test_root_help_imports_no_command_module(isolated) -> None:
+    modules, proc = imported_modules("--help", env={"QSTASH_CONFIG": str(isolated / "c.toml")})
+    assert proc.returncode == 0 and "topics" in proc.stdout
+    assert sorted(m for m in modules if m.startswith("qstash_cli.commands.")) == []
