@@ -231,3 +231,28 @@ def _zone(name: str):  # noqa: ANN202 - returns a tzinfo
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory such as "America"
         raise InputError(f"unknown time zone {name!r} in CRON_TZ: use an IANA name such as Europe/Berlin") from None
+
+
+def parse_time_ms(text: str, *, what: str = "time", now_ms: int | None = None) -> int:
+    """A point in time → unix ms: unix ms (or seconds, below 1e11), ISO-8601 (UTC unless it has an offset),
+    or a duration meaning that long ago (`90s`, `15m`, `2h`, `1d`, `1h30m`)."""
+    raw = text.strip()
+    if _is_number(raw):
+        value = int(raw)
+        return value * 1000 if value < 10**11 else value
+    if raw and raw[0].isdigit() and raw[-1].lower() in _UNITS and "-" not in raw and ":" not in raw:
+        seconds = parse_duration(raw, what=what)
+        now = int(datetime.now(tz=timezone.utc).timestamp() * 1000) if now_ms is None else now_ms
+        return max(now - seconds * 1000, 0)
+    try:
+        dt = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InputError(
+            f"invalid {what} {text!r}: use unix ms, ISO-8601 such as 2026-01-31T12:00:00Z, or an age such as 15m"
+        ) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    try:
+        return int(dt.timestamp() * 1000)
+    except (OverflowError, ValueError, OSError):
+        raise InputError(f"invalid {what} {text!r}: the time is out of range") from None
