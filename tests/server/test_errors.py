@@ -83,6 +83,8 @@ def test_custom_token(dev_server_factory):
         ("GET", "/v2/events", {"params": {"count": "lots"}}, 400),
         ("GET", "/v2/nothing-here", {}, 404),
         ("GET", "/", {}, 404),
+        ("GET", "/v2/messages/", {}, 404),
+        ("DELETE", "/v2/topics/", {}, 404),
         ("PUT", "/v2/keys", {}, 405),
         ("GET", "/v2/batch", {}, 405),
     ],

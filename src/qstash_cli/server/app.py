@@ -811,9 +811,11 @@ def routes() -> list[Route]:
 
 def build(lifespan: Any) -> Starlette:
     """The Starlette app; `lifespan` sets `app.state.srv`."""
-    return Starlette(
+    app = Starlette(
         routes=routes(),
         exception_handlers={HTTPException: http_error, Exception: server_error},
         lifespan=lifespan,
     )
+    app.router.redirect_slashes = False  # `/v2/messages/` is a JSON 404, not a redirect
+    return app
 
