@@ -16,7 +16,6 @@ from typer.models import CommandInfo, TyperInfo
 
 from qstash_cli import __version__
 from qstash_cli.errors import EXIT_CODES, EXIT_INTERRUPTED, EXIT_USAGE, QstashError
-from qstash_cli.settings import Settings
 
 # The top-level commands, in help order: name → (module in qstash_cli/commands/, one-line summary for `qstash --help`).
 # Each module exposes `register(app)` (or one command function named after the module). Modules load lazily:
@@ -90,9 +89,9 @@ GLOBAL_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
 
 def _store(ctx: click.Context, param: click.Parameter, value: Any) -> None:
     if value not in (None, False):
-        settings = ctx.find_root().obj
-        if isinstance(settings, Settings):
-            setattr(settings.opts, param.name or "", value)
+        from qstash_cli.settings import settings_from  # only when a global option is given: --help/--version skip it
+
+        setattr(settings_from(ctx).opts, param.name or "", value)
 
 
 def _add_global_options(command: click.Command) -> None:
@@ -344,13 +343,12 @@ def _fail(message: str, hint: str | None, code: int) -> int:
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; every failure becomes one `Error:` line (traceback with --debug)."""
     args = sys.argv[1:] if argv is None else list(argv)
-    settings = Settings()
     debug = "--debug" in args or os.environ.get("QSTASH_DEBUG", "").lower() in ("1", "true", "yes")
     try:
         if os.environ.get(COMPLETE_VAR):
             _prepare_completion()
         command = build_command()
-        result = command.main(args=args, prog_name="qstash", standalone_mode=False, obj=settings)
+        result = command.main(args=args, prog_name="qstash", standalone_mode=False)
         return result if isinstance(result, int) else 0
     except QstashError as exc:
         if debug:
