@@ -246,3 +246,11 @@ def test_cron_tz_is_honoured(cli) -> None:
 @pytest.mark.parametrize("expr", ["* * *", "99 * * * *", "CRON_TZ=Nowhere/Zone * * * * *", ""])
 def test_cron_invalid(cli, expr) -> None:
     assert_one_error(cli("cron", expr), 2)
+
+
+@pytest.mark.parametrize("answer", [5, {"schedules": []}, ["x"]])
+def test_unexpected_listing_shape_is_one_error_line(cli, mock_api, answer) -> None:
+    mock_api.add("GET", "/v2/schedules", answer)
+    assert_one_error(cli("schedules", "list"), 1, "unexpected answer")
+    mock_api.add("GET", "/v2/schedules/x", [1])
+    assert_one_error(cli("schedules", "get", "x"), 1, "unexpected answer")

@@ -7,7 +7,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from qstash_cli.api.transport import Transport
-from qstash_cli.errors import Unsupported
+from qstash_cli.errors import ApiError, Unsupported
+
+
+def _listing(data: Any, path: str) -> list[dict[str, Any]]:
+    """A schedule listing: a JSON array of objects (None = empty); anything else is an API error, not a crash."""
+    if data is None:
+        return []
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise ApiError(f"unexpected answer from GET {path}: expected a JSON array of schedules")
+    return data
+
+
+def _object(data: Any, what: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ApiError(f"unexpected answer for {what}: expected a JSON object")
+    return data
 
 
 class V2:
@@ -15,10 +30,10 @@ class V2:
         self.t = t
 
     def list(self) -> list[dict[str, Any]]:
-        return self.t.json("GET", "/v2/schedules") or []
+        return _listing(self.t.json("GET", "/v2/schedules"), "/v2/schedules")
 
     def get(self, schedule_id: str) -> dict[str, Any]:
-        return self.t.json("GET", f"/v2/schedules/{schedule_id}")
+        return _object(self.t.json("GET", f"/v2/schedules/{schedule_id}"), f"schedule {schedule_id}")
 
     def create(
         self, destination: str, body: bytes | None, headers: Mapping[str, str], *, idempotent: bool = False
@@ -43,10 +58,10 @@ class V1:
         self.t = t
 
     def list(self) -> list[dict[str, Any]]:
-        return self.t.json("GET", "/v1/schedules") or []
+        return _listing(self.t.json("GET", "/v1/schedules"), "/v1/schedules")
 
     def get(self, schedule_id: str) -> dict[str, Any]:
-        return self.t.json("GET", f"/v1/schedules/{schedule_id}")
+        return _object(self.t.json("GET", f"/v1/schedules/{schedule_id}"), f"schedule {schedule_id}")
 
     def create(
         self, destination: str, body: bytes | None, headers: Mapping[str, str], *, idempotent: bool = False
