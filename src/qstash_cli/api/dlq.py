@@ -1,0 +1,88 @@
+"""Dead-letter queue (v2 only): `GET /v2/dlq` (string cursor, filters), `GET|DELETE /v2/dlq/{id}`,
+`POST /v2/dlq/retry/{id}`, bulk `POST /v2/dlq/retry` and `DELETE /v2/dlq` (ids or filters; cursor until done)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from qstash_cli.api.logs import Filters, cursor_of, entries_of
+from qstash_cli.api.pages import Page, iterate
+from qstash_cli.api.transport import Transport
+from qstash_cli.errors import Unsupported
+
+MAX_BULK_ROUNDS = 100_000  # a server that keeps answering with a cursor cannot loop us forever
+
+
+class V2:
+    def __init__(self, t: Transport) -> None:
+        self.t = t
+
+    def page(self, cursor: Any, filters: Filters | None = None, *, count: int | None = None) -> Page:
+        params: Filters = list(filters or [])
+        if count:
+            params.append(("count", count))
+        if cursor:
+            params.append(("cursor", cursor))
+        data = self.t.json("GET", "/v2/dlq", params=params or None)
+        return entries_of(data, "messages"), cursor_of(data)
+
+    def listing(
+        self, filters: Filters | None = None, *, limit: int | None = None, follow: bool = False
+    ) -> Iterator[dict[str, Any]]:
+        count = min(limit, 100) if limit else None
+        return iterate(lambda cursor: self.page(cursor, filters, count=count), limit=limit, follow=follow)
+
+    def get(self, dlq_id: str) -> dict[str, Any]:
+        return self.t.json("GET", f"/v2/dlq/{dlq_id}")
+
+    def retry(self, dlq_ids: list[str]) -> Iterator[dict[str, Any]]:
+        """`POST /v2/dlq/retry/{id}` per id; yields `{dlqId, messageId, ...}` as each is re-published."""
+        for dlq_id in dlq_ids:
+            data = self.t.json("POST", f"/v2/dlq/retry/{dlq_id}", idempotent=False)
+            yield {"dlqId": dlq_id, **(data if isinstance(data, dict) else {})}
+
+    def retry_matching(self, filters: Filters) -> Iterator[dict[str, Any]]:
+        """`POST /v2/dlq/retry?filters` until the answer has no cursor; yields each `{messageId}` response."""
+        return self._bulk("POST", "/v2/dlq/retry", filters, lambda data: entries_of(data, "responses"))
+
+    def delete(self, dlq_ids: list[str]) -> dict[str, Any]:
+        """One id: `DELETE /v2/dlq/{id}`; several: `DELETE /v2/dlq` with `{"dlqIds": [...]}`."""
+        if len(dlq_ids) == 1:
+            data = self.t.json("DELETE", f"/v2/dlq/{dlq_ids[0]}", idempotent=True)
+        else:
+            data = self.t.json("DELETE", "/v2/dlq", json_body={"dlqIds": dlq_ids}, idempotent=True)
+        deleted = data.get("deleted") if isinstance(data, dict) else None
+        return {"deleted": deleted if isinstance(deleted, int) else len(dlq_ids), "dlqIds": dlq_ids}
+
+    def delete_matching(self, filters: Filters) -> dict[str, Any]:
+        """`DELETE /v2/dlq?filters` until the answer has no cursor; `{"deleted": total}`."""
+        total = 0
+        for data in self._rounds("DELETE", "/v2/dlq", filters):
+            deleted = data.get("deleted") if isinstance(data, dict) else None
+            total += deleted if isinstance(deleted, int) else 0
+        return {"deleted": total}
+
+    def _bulk(self, method: str, path: str, filters: Filters, items: Any) -> Iterator[dict[str, Any]]:
+        for data in self._rounds(method, path, filters):
+            yield from (i for i in items(data) if isinstance(i, dict))
+
+    def _rounds(self, method: str, path: str, filters: Filters) -> Iterator[Any]:
+        cursor = None
+        for _ in range(MAX_BULK_ROUNDS):
+            params = list(filters) + ([("cursor", cursor)] if cursor else [])
+            data = self.t.json(method, path, params=params or None, idempotent=method == "DELETE")
+            yield data
+            previous, cursor = cursor, cursor_of(data)
+            if not cursor or cursor == previous:
+                return
+
+
+class V1:
+    def __init__(self, t: Transport) -> None:
+        self.t = t
+
+    def __getattr__(self, name: str) -> Any:
+        raise Unsupported(
+            "v1 has no dead-letter queue (failed messages end as FAILED in `qstash --api v1 logs`); use --api v2"
+        )

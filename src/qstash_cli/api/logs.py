@@ -1,0 +1,160 @@
+"""Logs and events: v2 `GET /v2/events` (or `/v2/logs`, string cursor, server-side filters); v1 `GET /v1/logs`
+(int ms cursor, newest first; `/v1/messages/{id}/logs` for one message; `/v1/events` with a string cursor)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from qstash_cli.api.pages import Page, iterate, next_cursor
+from qstash_cli.api.transport import Transport
+from qstash_cli.errors import Unsupported
+from qstash_cli.output import unexpected_shape
+
+Filters = list[tuple[str, Any]]  # API query names → values; a name may repeat (OR within a field)
+
+V1_FILTERS = ("messageId", "fromDate", "toDate", "order")
+
+
+def entries_of(data: Any, *keys: str) -> list[dict[str, Any]]:
+    """The list in a page: a bare list, or the first of `keys` present in the object."""
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        for key in keys:
+            if key in data:
+                return data[key] if data[key] is not None else []
+        return []
+    if data is None:
+        return []
+    raise unexpected_shape(f"an object with {' or '.join(repr(k) for k in keys)}", data)
+
+
+def cursor_of(data: Any) -> Any:
+    return next_cursor(data) if isinstance(data, dict) else None
+
+
+class V2:
+    def __init__(self, t: Transport) -> None:
+        self.t = t
+
+    def page(self, cursor: Any, filters: Filters | None = None, *, count: int | None = None, source: str = "") -> Page:
+        """One page of log entries, newest first unless `order=earliestFirst` is among the filters."""
+        params: Filters = list(filters or [])
+        if count:
+            params.append(("count", count))
+        if cursor:
+            params.append(("cursor", cursor))
+        data = self.t.json("GET", f"/v2/{source or 'events'}", params=params or None)
+        return entries_of(data, "events", "logs"), cursor_of(data)
+
+
+class V1:
+    def __init__(self, t: Transport) -> None:
+        self.t = t
+
+    def page(self, cursor: Any, filters: Filters | None = None, *, count: int | None = None, source: str = "") -> Page:
+        """One page, newest first. `messageId` switches to `/v1/messages/{id}/logs`; `toDate` becomes the first
+        cursor and `fromDate` ends the listing at older entries (v1 has no server-side filters)."""
+        given = dict(filters or [])
+        unknown = [k for k in given if k not in V1_FILTERS]
+        if unknown:
+            raise Unsupported(
+                f"v1 logs cannot be filtered by {', '.join(unknown)} (only --message-id and --from/--to); "
+                "use --api v2, or filter the --json output"
+            )
+        if str(given.get("order", "latestFirst")).lower() != "latestfirst":
+            raise Unsupported("v1 logs come newest first only; drop --order or use --api v2")
+        if source == "events":
+            if given.get("messageId"):
+                raise Unsupported("v1 /v1/events has no message filter; use --source logs (the v1 default)")
+            data = self.t.json("GET", "/v1/events", params={"cursor": cursor} if cursor else None)
+            return entries_of(data, "events", "logs"), cursor_of(data)
+        if cursor is None and given.get("toDate") is not None:
+            cursor = int(given["toDate"]) + 1  # the v1 cursor is exclusive: entries older than it
+        path = f"/v1/messages/{given['messageId']}/logs" if given.get("messageId") else "/v1/logs"
+        data = self.t.json("GET", path, params={"cursor": cursor} if cursor else None)
+        items, nxt = entries_of(data, "logs", "events"), cursor_of(data)
+        since = given.get("fromDate")
+        if since is not None:
+            kept = [i for i in items if not isinstance(i, dict) or _time(i) is None or _time(i) >= int(since)]
+            if len(kept) < len(items):
+                nxt = None
+            items = kept
+        return items, nxt
+
+
+# -- v2 views built from events ----------------------------------------------------------------------------------
+
+FINISHED = ("DELIVERED", "ERROR")  # one per delivery attempt that got an answer (or failed to connect)
+WAITING = ("CREATED", "RETRY")
+
+
+def _time(entry: dict[str, Any]) -> int | None:
+    value = entry.get("time")
+    return int(value) if isinstance(value, (int, float)) else None
+
+
+def events(t: Transport, filters: Filters, *, limit: int | None = None, follow: bool = False) -> Iterator[dict]:
+    """v2 events matching `filters`, newest first, page by page (see pages.iterate)."""
+    api = V2(t)
+    return iterate(lambda cursor: api.page(cursor, filters), limit=limit, follow=follow)
+
+
+def message_summaries(entries: Iterable[dict[str, Any]], *, limit: int | None = None) -> Iterator[dict[str, Any]]:
+    """One row per message from newest-first events: its latest state, destination, time and error.
+    Remembers only the ids already shown."""
+    seen: set[str] = set()
+    for entry in entries:
+        mid = entry.get("messageId") if isinstance(entry, dict) else None
+        if not mid or mid in seen:
+            continue
+        seen.add(mid)
+        yield {
+            "messageId": mid,
+            "state": entry.get("state"),
+            "url": entry.get("url"),
+            "topicName": entry.get("topicName"),
+            "queueName": entry.get("queueName"),
+            "scheduleId": entry.get("scheduleId"),
+            "time": entry.get("time"),
+            "responseStatus": entry.get("responseStatus"),
+            "error": entry.get("error"),
+        }
+        if limit is not None and len(seen) >= limit:
+            return
+
+
+def task_summaries(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One "task" per (message, destination URL) from newest-first events: the latest state and time, the first
+    event's time, the number of finished delivery attempts, the last error and response status."""
+    tasks: dict[tuple[str, str], dict[str, Any]] = {}
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        key = (str(entry.get("messageId") or ""), str(entry.get("url") or ""))
+        task = tasks.get(key)
+        if task is None:
+            task = tasks[key] = {
+                "messageId": entry.get("messageId"),
+                "url": entry.get("url"),
+                "state": entry.get("state"),
+                "time": entry.get("time"),
+                "createdAt": entry.get("time"),
+                "attempts": 0,
+                "maxRetries": entry.get("maxRetries"),
+                "nextDeliveryTime": entry.get("nextDeliveryTime") if entry.get("state") in WAITING else None,
+                "topicName": entry.get("topicName"),
+                "endpointName": entry.get("endpointName"),
+                "responseStatus": None,
+                "error": None,
+                "events": 0,
+            }
+        task["events"] += 1
+        task["createdAt"] = entry.get("time") or task["createdAt"]
+        if entry.get("state") in FINISHED:
+            task["attempts"] += 1
+        for field in ("error", "responseStatus", "maxRetries"):
+            if task.get(field) is None and entry.get(field) not in (None, ""):
+                task[field] = entry[field]
+    return list(tasks.values())
