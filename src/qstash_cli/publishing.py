@@ -17,20 +17,42 @@ from qstash_cli.errors import InputError, Unsupported
 from qstash_cli.output import Column, Output
 
 # -- the flags (shared by `publish` and `schedules create`) ---------------------------------------------------------
-BODY = typer.Option(None, "--body", "-d", help="Body: TEXT, @FILE, or @- for stdin (stdin is never read otherwise).")
-CONTENT_TYPE = typer.Option(None, "--content-type", "-t", help="Content-Type of the body (forwarded).")
-METHOD = typer.Option(None, "--method", help="HTTP method used to call the destination (default POST).")
-HEADER = typer.Option(
-    None, "--header", "-H", help="'Name: value' sent to the destination (as Upstash-Forward-Name); repeatable."
+BODY = typer.Option(
+    None,
+    "--body",
+    "-d",
+    metavar="TEXT|@FILE|@-",
+    help="Body: TEXT, @FILE, or @- for stdin (stdin is never read otherwise).",
 )
-DELAY = typer.Option(None, "--delay", help="Delay before delivery: 50s, 3m, 10h, 1d, 1h30m.")
-RETRIES = typer.Option(None, "--retries", help="Retries after a failed delivery (attempts = 1 + retries).")
-TIMEOUT = typer.Option(None, "--timeout", help="Max time the destination may take to answer: 30s, 5m (v2).")
-CALLBACK = typer.Option(None, "--callback", help="URL called with the destination's answer after each attempt.")
-FAILURE_CALLBACK = typer.Option(None, "--failure-callback", help="URL called once all retries failed (v2).")
-QUEUE = typer.Option(None, "--queue", help="Enqueue into this queue instead of delivering at once (v2).")
-LABEL = typer.Option(None, "--label", help="Label to filter logs, DLQ and cancels by (v2).")
-SCHEDULE_ID = typer.Option(None, "--schedule-id", help="Schedule id to create, or overwrite if it exists (v2).")
+CONTENT_TYPE = typer.Option(None, "--content-type", "-t", metavar="MIME", help="Content-Type of the body (forwarded).")
+METHOD = typer.Option(
+    None, "--method", metavar="METHOD", help="HTTP method used to call the destination (default POST)."
+)
+HEADER = typer.Option(
+    None,
+    "--header",
+    "-H",
+    metavar="'NAME: VALUE'",
+    help="'Name: value' sent to the destination (as Upstash-Forward-Name); repeatable.",
+)
+DELAY = typer.Option(None, "--delay", metavar="DURATION", help="Delay before delivery: 50s, 3m, 10h, 1d, 1h30m.")
+RETRIES = typer.Option(None, "--retries", metavar="N", help="Retries after a failed delivery (attempts = 1 + retries).")
+TIMEOUT = typer.Option(
+    None, "--timeout", metavar="DURATION", help="Max time the destination may take to answer: 30s, 5m (v2)."
+)
+CALLBACK = typer.Option(
+    None, "--callback", metavar="URL", help="URL called with the destination's answer after each attempt."
+)
+FAILURE_CALLBACK = typer.Option(
+    None, "--failure-callback", metavar="URL", help="URL called once all retries failed (v2)."
+)
+QUEUE = typer.Option(
+    None, "--queue", metavar="NAME", help="Enqueue into this queue instead of delivering at once (v2)."
+)
+LABEL = typer.Option(None, "--label", metavar="LABEL", help="Label to filter logs, DLQ and cancels by (v2).")
+SCHEDULE_ID = typer.Option(
+    None, "--schedule-id", metavar="ID", help="Schedule id to create, or overwrite if it exists (v2)."
+)
 
 # v1 has no such settings: (Message attribute, flag) → Unsupported before anything is sent.
 _V1_MISSING = (

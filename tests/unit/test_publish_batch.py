@@ -275,3 +275,24 @@ def test_dedup_only_chunk_is_retried(cli, mock_api, tmp_path) -> None:
     mock_api.add("POST", "/v2/batch", [{"messageId": "m1"}])
     r = cli("publish", "--batch", jsonl(tmp_path, {"destination": DEST, "dedupId": "k1"}))
     assert r.exit_code == 0 and len(mock_api.requests) == 2
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch) -> None:
+    import io
+
+    from qstash_cli import batch as B
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stderr", io.StringIO())
+    assert B._progress(10) is None
+    err = Tty()
+    monkeypatch.setattr("sys.stderr", err)
+    step = B._progress(2)
+    assert step is not None
+    step(1)
+    step(1)
+    step(None)
+    assert "publishing" in err.getvalue()

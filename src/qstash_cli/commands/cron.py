@@ -12,7 +12,7 @@ from qstash_cli.settings import settings_from
 def cron(
     ctx: typer.Context,
     expression: str = typer.Argument(..., metavar="EXPR", help="5-field cron; 'CRON_TZ=Zone ' prefix allowed."),
-    count: int = typer.Option(5, "--count", "-n", min=1, max=1000, help="How many fire times to show."),
+    count: int = typer.Option(5, "--count", "-n", metavar="N", min=1, max=1000, help="How many fire times to show."),
 ) -> None:
     """Show the next fire times of a cron expression in UTC and local time (and in its CRON_TZ zone).
 

@@ -18,7 +18,9 @@ MESSAGE_COLUMNS = [Column("messageId", "messageId"), Column("url", "url"), Colum
 def publish(
     ctx: typer.Context,
     destination: str = typer.Argument(
-        None, help="URL (http:// or https://) or topic (URL group) name/id. With --batch: the default destination."
+        None,
+        metavar="[DESTINATION]",
+        help="URL (http:// or https://) or topic (URL group) name/id. With --batch: the default destination.",
     ),
     body: str = P.BODY,
     content_type: str = P.CONTENT_TYPE,
@@ -26,22 +28,27 @@ def publish(
     header: list[str] = P.HEADER,
     delay: str = P.DELAY,
     not_before: str = typer.Option(
-        None, "--not-before", help="Deliver at: unix seconds or ISO-8601 (wins over --delay)."
+        None, "--not-before", metavar="TIME", help="Deliver at: unix seconds or ISO-8601 (wins over --delay)."
     ),
     retries: int = P.RETRIES,
     timeout: str = P.TIMEOUT,
     callback: str = P.CALLBACK,
     failure_callback: str = P.FAILURE_CALLBACK,
-    dedup_id: str = typer.Option(None, "--dedup-id", help="Deduplication id (no ':' or whitespace)."),
+    dedup_id: str = typer.Option(None, "--dedup-id", metavar="ID", help="Deduplication id (no ':' or whitespace)."),
     content_dedup: bool = typer.Option(
         False, "--content-dedup", help="Deduplicate by content (Upstash-Content-Based-Deduplication)."
     ),
     cron: str = typer.Option(
-        None, "--cron", help="Make it a schedule: 5-field cron, optional 'CRON_TZ=Zone ' prefix (UTC by default)."
+        None,
+        "--cron",
+        metavar="EXPR",
+        help="Make it a schedule: 5-field cron, optional 'CRON_TZ=Zone ' prefix (UTC by default).",
     ),
     queue: str = P.QUEUE,
     label: str = P.LABEL,
-    schedule_id: str = typer.Option(None, "--schedule-id", help="With --cron: schedule id to create/overwrite (v2)."),
+    schedule_id: str = typer.Option(
+        None, "--schedule-id", metavar="ID", help="With --cron: schedule id to create/overwrite (v2)."
+    ),
     batch: str = typer.Option(
         None, "--batch", metavar="FILE", help="Publish every line of a JSON-lines FILE (- for stdin); flags = defaults."
     ),

@@ -70,7 +70,7 @@ PLAN_COLUMNS = [
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    limit: int = typer.Option(None, "--limit", min=1, help="Show at most N schedules."),
+    limit: int = typer.Option(None, "--limit", metavar="N", min=1, help="Show at most N schedules."),
     all_: bool = typer.Option(False, "--all", help="Show every schedule (the default: the list is not paginated)."),
 ) -> None:
     """List schedules: id, cron, destination, next and last run, paused.
@@ -87,7 +87,7 @@ def list_(
 
 
 @app.command("get")
-def get(ctx: typer.Context, schedule_id: str = typer.Argument(..., help="Schedule id.")) -> None:
+def get(ctx: typer.Context, schedule_id: str = typer.Argument(..., metavar="SCHEDULE_ID", help="Schedule id.")) -> None:
     """Show one schedule.
 
     \b
@@ -102,22 +102,26 @@ def get(ctx: typer.Context, schedule_id: str = typer.Argument(..., help="Schedul
 @app.command("create")
 def create(
     ctx: typer.Context,
-    destination: str = typer.Argument(..., help="URL (http:// or https://) or topic (URL group) name."),
-    cron: str = typer.Option(..., "--cron", help="5-field cron, optional 'CRON_TZ=Zone ' prefix (UTC by default)."),
+    destination: str = typer.Argument(
+        ..., metavar="DESTINATION", help="URL (http:// or https://) or topic (URL group) name."
+    ),
+    cron: str = typer.Option(
+        ..., "--cron", metavar="EXPR", help="5-field cron, optional 'CRON_TZ=Zone ' prefix (UTC by default)."
+    ),
     body: str = P.BODY,
     content_type: str = P.CONTENT_TYPE,
     method: str = P.METHOD,
     header: list[str] = P.HEADER,
-    delay: str = typer.Option(None, "--delay", help="Delay each delivery by: 50s, 3m, 10h, 1d."),
+    delay: str = typer.Option(None, "--delay", metavar="DURATION", help="Delay each delivery by: 50s, 3m, 10h, 1d."),
     retries: int = P.RETRIES,
     timeout: str = P.TIMEOUT,
     callback: str = P.CALLBACK,
     failure_callback: str = P.FAILURE_CALLBACK,
     schedule_id: str = P.SCHEDULE_ID,
-    queue: str = typer.Option(None, "--queue", help="Enqueue each delivery into this queue (v2)."),
+    queue: str = typer.Option(None, "--queue", metavar="NAME", help="Enqueue each delivery into this queue (v2)."),
     label: str = P.LABEL,
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the next fire times; send nothing."),
-    count: int = typer.Option(5, "--count", "-n", min=1, max=1000, help="Fire times shown by --dry-run."),
+    count: int = typer.Option(5, "--count", "-n", metavar="N", min=1, max=1000, help="Fire times shown by --dry-run."),
 ) -> None:
     """Create a schedule (v2 POST /v2/schedules/DEST; v1 publish with Upstash-Cron).
 
@@ -163,7 +167,7 @@ def create(
 @app.command("delete")
 def delete(
     ctx: typer.Context,
-    schedule_id: str = typer.Argument(..., help="Schedule id."),
+    schedule_id: str = typer.Argument(..., metavar="SCHEDULE_ID", help="Schedule id."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
     """Delete a schedule (asks first; --yes is required without a terminal).
@@ -181,7 +185,9 @@ def delete(
 
 
 @app.command("pause")
-def pause(ctx: typer.Context, schedule_id: str = typer.Argument(..., help="Schedule id.")) -> None:
+def pause(
+    ctx: typer.Context, schedule_id: str = typer.Argument(..., metavar="SCHEDULE_ID", help="Schedule id.")
+) -> None:
     """Pause a schedule: it keeps its fire times but delivers nothing until resumed (v2).
 
     \b
@@ -192,7 +198,9 @@ def pause(ctx: typer.Context, schedule_id: str = typer.Argument(..., help="Sched
 
 
 @app.command("resume")
-def resume(ctx: typer.Context, schedule_id: str = typer.Argument(..., help="Schedule id.")) -> None:
+def resume(
+    ctx: typer.Context, schedule_id: str = typer.Argument(..., metavar="SCHEDULE_ID", help="Schedule id.")
+) -> None:
     """Resume a paused schedule (v2).
 
     \b
