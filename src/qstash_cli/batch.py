@@ -9,7 +9,9 @@ headers (Content-Type and Upstash-* headers are sent as given, any other name is
 and the shortcuts method, contentType, delay, notBefore, retries, timeout, callback, failureCallback, dedupId,
 contentDedup, queue, label. The command's flags (and DESTINATION) are the defaults of every line.
 
-v2 sends each chunk as one `POST /v2/batch`; v1 publishes line by line. Chunks go out over one shared httpx client
+v2 sends each chunk as one `POST /v2/batch`; a chunk the server rejects as a whole (400/404/412/413/422, e.g. one
+unknown URL group) is split in halves and resent until the offending lines are isolated, so they alone fail.
+v1 publishes line by line. Chunks go out over one shared httpx client
 from a small thread pool; results are printed in line order as chunks complete, so memory stays bounded.
 """
 
@@ -49,6 +51,7 @@ LINE_KEYS = frozenset(
     ]
 )
 V1_CHUNK = 16  # v1 lines per worker task: small, so a few hundred lines already run concurrently
+SPLIT_STATUSES = (400, 404, 412, 413, 422)  # a chunk rejected whole with these is split in halves and resent
 MAX_REPORTED = 20  # failure reasons echoed on stderr
 
 
@@ -261,6 +264,11 @@ class Batch:
             answers = self.client.publish.batch(payload, idempotent=all(m.dedup_id for _, m, _ in items))
         except AuthError:
             raise
+        except ApiError as exc:
+            if exc.status in SPLIT_STATUSES and len(items) > 1:  # one bad item rejects the request: isolate it
+                half = len(items) // 2
+                return self._send_v2(items[:half]) + self._send_v2(items[half:])
+            return [Outcome(n, m.destination, error=exc.message) for n, m, _ in items]
         except QstashError as exc:
             return [Outcome(n, m.destination, error=exc.message) for n, m, _ in items]
         if not isinstance(answers, list) or len(answers) != len(items):

@@ -136,3 +136,15 @@ def test_publish_to_unreachable_server_is_one_line(cli, monkeypatch) -> None:
     monkeypatch.setenv("QSTASH_TOKEN", "x")
     r = cli("publish", "https://example.com", "-d", "x")
     assert r.exit_code == 1 and r.stderr.startswith("Error: cannot connect") and "Traceback" not in r.stderr
+
+
+def test_batch_line_the_server_rejects_fails_alone(live, sink, tmp_path) -> None:
+    lines = [{"destination": f"{sink.url}/s/{i}", "body": str(i)} for i in range(1, 9)]
+    lines[4] = {"destination": "no-such-group", "body": "5"}
+    path = tmp_path / "msgs.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    r = live("publish", "--batch", str(path), code=1)
+    out = r.stdout.splitlines()
+    assert out[4].startswith("5\terror: HTTP 404") and "Error: 1 of 8 line(s) failed: 5" in r.stderr
+    got = sink.wait_for(7)
+    assert sorted(req.path for req in got) == sorted(f"/s/{i}" for i in range(1, 9) if i != 5)

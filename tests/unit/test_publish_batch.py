@@ -296,3 +296,26 @@ def test_progress_bar_only_on_a_terminal(monkeypatch) -> None:
     step(1)
     step(None)
     assert "publishing" in err.getvalue()
+
+
+def test_chunk_rejected_whole_is_split_until_the_bad_line_is_isolated(cli, mock_api, tmp_path) -> None:
+    accepted: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        mock_api.requests.append(request)
+        items = json.loads(request.content)
+        if any(i["destination"] == "missing-group" for i in items):
+            return httpx.Response(404, json={"error": "url group 'missing-group' not found"})
+        accepted.extend(i["body"] for i in items)
+        return httpx.Response(200, json=[{"messageId": f"msg_{i['body']}"} for i in items])
+
+    mock_api.handler = handler
+    lines = [{"destination": DEST, "body": str(i)} for i in range(1, 11)]
+    lines[6] = {"destination": "missing-group", "body": "7"}
+    r = cli("publish", "--batch", jsonl(tmp_path, *lines))
+    assert r.exit_code == 1
+    out = r.stdout.splitlines()
+    assert out[6] == "7\terror: HTTP 404: url group 'missing-group' not found"
+    assert [line for i, line in enumerate(out) if i != 6] == [f"{i}\tmsg_{i}" for i in range(1, 11) if i != 7]
+    assert sorted(accepted, key=int) == [str(i) for i in range(1, 11) if i != 7]  # each good line accepted once
+    assert "Error: 1 of 10 line(s) failed: 7" in r.stderr
