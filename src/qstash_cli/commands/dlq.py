@@ -1,10 +1,206 @@
-"""`qstash dlq` commands."""
+"""`qstash dlq`: the dead-letter queue (v2 only): list, get, retry, delete — by id or in bulk with --all/filters."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
-app = typer.Typer(help="Manage dlq.", no_args_is_help=True)
+from qstash_cli.commands import logs as L
+from qstash_cli.errors import InputError
+from qstash_cli.inputs import validate_id
+from qstash_cli.output import Column
+from qstash_cli.settings import settings_from
+
+app = typer.Typer(
+    help="Dead-letter queue (v2): messages whose retries ran out — list, inspect, retry, delete.",
+    no_args_is_help=True,
+)
+
+DLQ_COLUMNS = [
+    Column("id", "dlqId"),
+    Column("message", "messageId"),
+    Column("destination", L.destination),
+    Column("status", "responseStatus"),
+    Column("created", "createdAt", "time"),
+    Column("error", lambda r: r.get("error") or r.get("responseBody")),
+]
+RETRY_COLUMNS = [Column("dlq id", "dlqId"), Column("new message", "messageId")]
+
+STATUS = typer.Option(None, "--status", help="Only entries whose last response had this HTTP status (repeatable).")
+DLQ_IDS = typer.Argument(None, help="DLQ ids (dlqId, not the message id).", show_default=False)
+BULK = typer.Option(False, "--all", help="Every DLQ entry (narrowed by the filters).")
+YES = typer.Option(False, "--yes", "-y", help="Do not ask (required without a terminal).")
+
+
+def _filters(**kwargs: Any) -> list[tuple[str, Any]]:
+    return L.filters(**kwargs)
+
+
+def _bulk_target(s: Any, ids: list[str], all_: bool, pairs: list[tuple[str, Any]], verb: str) -> None:
+    """Ids, or --all with optional filters: never both, never neither (nothing happens in bulk by accident)."""
+    if s.api == "v1":
+        s.client().dlq.get  # noqa: B018 - raises Unsupported before anything is sent
+    if ids and (all_ or pairs):
+        raise InputError("give DLQ ids, or --all with optional filters, not both")
+    if not ids and not all_:
+        raise InputError(
+            f"no DLQ ids given; to {verb} in bulk add --all" + (" (the filters narrow it)" if pairs else ""),
+            hint=f"`qstash dlq {verb} --all --endpoint URL`, or see the ids with `qstash dlq list`",
+        )
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    endpoint: list[str] = L.URL,
+    topic: list[str] = L.TOPIC,
+    schedule_id: list[str] = L.SCHEDULE_ID,
+    queue: list[str] = L.QUEUE,
+    message_id: list[str] = L.MESSAGE_ID,
+    status: list[int] = STATUS,
+    label: list[str] = L.LABEL,
+    from_: str = L.FROM,
+    to: str = L.TO,
+    limit: int = L.LIMIT,
+    all_: bool = L.ALL,
+) -> None:
+    """List dead-letter messages, newest first (GET /v2/dlq, string cursor).
+
+    \b
+    Examples:
+      qstash dlq list --endpoint https://example.com/hook --status 500
+      qstash dlq list --all --json
+    """
+    s = settings_from(ctx)
+    pairs = _filters(
+        url=endpoint,
+        topic=topic,
+        schedule_id=schedule_id,
+        queue=queue,
+        message_id=message_id,
+        response_status=status,
+        label=label,
+        from_=from_,
+        to=to,
+    )
+    items = s.client().dlq.listing(pairs, limit=limit, follow=all_)
+    s.out.rows(items, DLQ_COLUMNS, id_key="dlqId")
+
+
+@app.command("get")
+def get(ctx: typer.Context, dlq_id: str = typer.Argument(..., help="DLQ id.")) -> None:
+    """Show one dead-letter message with the last response it got (GET /v2/dlq/ID).
+
+    \b
+    Example:
+      qstash dlq get 1725323658779-0
+    """
+    s = settings_from(ctx)
+    data = s.client().dlq.get(validate_id(dlq_id, what="DLQ id"))
+    s.out.record(data, id_key="dlqId")
+
+
+@app.command("retry")
+def retry(
+    ctx: typer.Context,
+    dlq_ids: list[str] = DLQ_IDS,
+    all_: bool = BULK,
+    endpoint: list[str] = L.URL,
+    topic: list[str] = L.TOPIC,
+    schedule_id: list[str] = L.SCHEDULE_ID,
+    queue: list[str] = L.QUEUE,
+    message_id: list[str] = L.MESSAGE_ID,
+    status: list[int] = STATUS,
+    label: list[str] = L.LABEL,
+    from_: str = L.FROM,
+    to: str = L.TO,
+    yes: bool = YES,
+) -> None:
+    """Publish dead-letter messages again (they leave the DLQ); prints each new message id.
+
+    By id: POST /v2/dlq/retry/ID for each. In bulk: --all (narrowed by the filters) via POST /v2/dlq/retry?...,
+    following the cursor until done; asks first (--yes without a terminal).
+
+    \b
+    Examples:
+      qstash dlq retry 1725323658779-0
+      qstash dlq retry --all --endpoint https://example.com/hook --yes
+    """
+    s = settings_from(ctx)
+    ids = [validate_id(i, what="DLQ id") for i in dlq_ids or []]
+    pairs = _filters(
+        url=endpoint,
+        topic=topic,
+        schedule_id=schedule_id,
+        queue=queue,
+        message_id=message_id,
+        response_status=status,
+        label=label,
+        from_=from_,
+        to=to,
+    )
+    _bulk_target(s, ids, all_, pairs, "retry")
+    dlq = s.client().dlq
+    if ids:
+        items = dlq.retry(ids)
+    else:
+        scope = f"matching {L.describe(pairs)}" if pairs else "in the DLQ (all of them)"
+        s.out.confirm(f"retry every message {scope}", yes=yes)
+        items = dlq.retry_matching(pairs)
+    s.out.rows(items, RETRY_COLUMNS, id_key="messageId")
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context,
+    dlq_ids: list[str] = DLQ_IDS,
+    all_: bool = BULK,
+    endpoint: list[str] = L.URL,
+    topic: list[str] = L.TOPIC,
+    schedule_id: list[str] = L.SCHEDULE_ID,
+    queue: list[str] = L.QUEUE,
+    message_id: list[str] = L.MESSAGE_ID,
+    status: list[int] = STATUS,
+    label: list[str] = L.LABEL,
+    from_: str = L.FROM,
+    to: str = L.TO,
+    yes: bool = YES,
+) -> None:
+    """Delete dead-letter messages for good; prints the number deleted (-q: just the number).
+
+    By id: DELETE /v2/dlq/ID (one) or DELETE /v2/dlq with {"dlqIds": [...]} (several). In bulk: --all (narrowed
+    by the filters) via DELETE /v2/dlq?..., following the cursor until done. Always asks first (--yes without a
+    terminal).
+
+    \b
+    Examples:
+      qstash dlq delete 1725323658779-0 --yes
+      qstash dlq delete --all --from 7d --to 1d
+    """
+    s = settings_from(ctx)
+    ids = [validate_id(i, what="DLQ id") for i in dlq_ids or []]
+    pairs = _filters(
+        url=endpoint,
+        topic=topic,
+        schedule_id=schedule_id,
+        queue=queue,
+        message_id=message_id,
+        response_status=status,
+        label=label,
+        from_=from_,
+        to=to,
+    )
+    _bulk_target(s, ids, all_, pairs, "delete")
+    dlq = s.client().dlq
+    if ids:
+        s.out.confirm(f"delete DLQ entr{'y' if len(ids) == 1 else 'ies'} {', '.join(ids)}", yes=yes)
+        result = dlq.delete(ids)
+    else:
+        scope = f"matching {L.describe(pairs)}" if pairs else "(the whole DLQ)"
+        s.out.confirm(f"delete every DLQ entry {scope}", yes=yes)
+        result = dlq.delete_matching(pairs)
+    s.out.record(result, id_key="deleted", fields=[Column("deleted", "deleted")])
 
 
 def register(root: typer.Typer) -> None:
