@@ -88,6 +88,7 @@ class V1:
 
 FINISHED = ("DELIVERED", "ERROR")  # one per delivery attempt that got an answer (or failed to connect)
 WAITING = ("CREATED", "RETRY")
+SUMMARY_KEYS = ("messageId", "state", "url", "topicName", "queueName", "scheduleId", "time", "responseStatus", "error")
 
 
 def _time(entry: dict[str, Any]) -> int | None:
@@ -110,17 +111,7 @@ def message_summaries(entries: Iterable[dict[str, Any]], *, limit: int | None = 
         if not mid or mid in seen:
             continue
         seen.add(mid)
-        yield {
-            "messageId": mid,
-            "state": entry.get("state"),
-            "url": entry.get("url"),
-            "topicName": entry.get("topicName"),
-            "queueName": entry.get("queueName"),
-            "scheduleId": entry.get("scheduleId"),
-            "time": entry.get("time"),
-            "responseStatus": entry.get("responseStatus"),
-            "error": entry.get("error"),
-        }
+        yield {k: entry[k] for k in SUMMARY_KEYS if entry.get(k) not in (None, "")}
         if limit is not None and len(seen) >= limit:
             return
 
