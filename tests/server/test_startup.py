@@ -34,6 +34,7 @@ def test_qstash_dev_prints_credentials_and_stops_on_ctrl_c():
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=15)
     assert proc.returncode in (0, 130), err
+    assert "qstash dev: stopped" in err
     assert f"export QSTASH_URL=http://127.0.0.1:{port}" in err
     assert f"export QSTASH_TOKEN={devcreds.DEV_TOKEN}" in err
     assert f"export QSTASH_CURRENT_SIGNING_KEY={devcreds.DEV_CURRENT_SIGNING_KEY}" in err
@@ -48,6 +49,7 @@ def test_sigterm_stops_cleanly_and_non_loopback_warns():
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=15)
     assert "Warning: listening on 0.0.0.0" in err
+    assert proc.returncode == 0 and err.rstrip().endswith("qstash dev: stopped")
     assert "Traceback" not in err
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import math
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -109,7 +109,7 @@ def retry_delay_ms(expr: str, retried: int) -> float | None:
 def split_cron(expr: str) -> tuple[str, ZoneInfo | timezone]:
     """(`5-field expression`, zone) from `[CRON_TZ=Zone ]expr`; UTC by default."""
     text = expr.strip()
-    zone: ZoneInfo | timezone = timezone.utc
+    zone: ZoneInfo | timezone = UTC
     if text.startswith(("CRON_TZ=", "TZ=")):
         head, _, text = text.partition(" ")
         try:

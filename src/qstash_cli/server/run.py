@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import signal
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -83,6 +84,14 @@ def banner(opts: Options, url: str, keys: tuple[str, str], where: str) -> list[s
         lines.append("(the built-in `dev` profile expects port 8080 and the default token; otherwise use the exports)")
     lines += ["Press Ctrl-C to stop.", ""]
     return lines
+
+
+class _Stopped(Exception):
+    """SIGTERM, after uvicorn's graceful shutdown."""
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise _Stopped
 
 
 def serve(opts: Options) -> int:
@@ -167,11 +176,13 @@ def serve(opts: Options) -> int:
         h11_max_incomplete_event_size=256 * 1024,
         server_header=False,
     )
+    previous = signal.signal(signal.SIGTERM, _stop)  # uvicorn re-raises the signal it handled, after shutting down
     try:
         uvicorn.Server(config).run(sockets=[sock])
-    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled, after a clean shutdown
+    except (KeyboardInterrupt, _Stopped):
         pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         store.close()
         _say("qstash dev: stopped")
     return 0
