@@ -19,7 +19,7 @@ class V1:
 
     def get(self, task_id: str, *, url: str | None = None) -> dict[str, Any]:
         if url:
-            raise Unsupported("v1 tasks are addressed by their task id alone; drop --url")
+            raise Unsupported("v1 tasks are addressed by their task id alone; drop --endpoint")
         return self.t.json("GET", f"/v1/tasks/{task_id}")
 
     def logs_page(self, task_id: str, cursor: Any) -> Page:
@@ -31,7 +31,7 @@ class V1:
         self, task_id: str, *, url: str | None = None, limit: int | None = None, follow: bool = False
     ) -> Iterator[dict[str, Any]]:
         if url:
-            raise Unsupported("v1 tasks are addressed by their task id alone; drop --url")
+            raise Unsupported("v1 tasks are addressed by their task id alone; drop --endpoint")
         return iterate(lambda cursor: self.logs_page(task_id, cursor), limit=limit, follow=follow)
 
 
@@ -51,7 +51,7 @@ class V2:
         if len(tasks) > 1:
             urls = ", ".join(str(t["url"]) for t in tasks)
             raise InputError(
-                f"message {message_id} went to {len(tasks)} URLs ({urls}); pick one with --url",
+                f"message {message_id} went to {len(tasks)} URLs ({urls}); pick one with --endpoint URL",
                 hint=f"or see them all with `qstash messages tasks {message_id}`",
             )
         return tasks[0]
