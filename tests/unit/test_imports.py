@@ -87,7 +87,7 @@ def test_the_import_check_sees_heavy_imports() -> None:
     """The parse is not vacuous: importing the HTTP layer shows up as httpx."""
     modules, _ = imported_modules(code="import qstash_cli.api.transport")
     assert "httpx" in heavy_in(modules) and "typer" not in modules
-    assert "httpx._main" not in modules and "rich" not in modules  # httpx's own CLI (rich, click) is skipped
+X
 
 
 def test_lazy_tree_has_the_global_options_on_every_command() -> None:
