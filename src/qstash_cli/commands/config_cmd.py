@@ -244,6 +244,8 @@ def unset(
     del table[name]
     if name not in TOP_KEYS and not table:
         del data["profiles"][_target_profile(s)]
+        if not data["profiles"]:
+            del data["profiles"]
     path = config.save(data)
     s.out.info(f"Removed {name} from {where} ({path})")
 
