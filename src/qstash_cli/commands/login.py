@@ -1,4 +1,4 @@
-"""`qstash login`: store a token in a profile (hidden prompt, or `--with-token` from stdin), checked with one request."""
+"""`qstash login`: store a token in a profile (hidden prompt, or `--with-token` from stdin), checked first."""
 
 from __future__ import annotations
 
@@ -93,8 +93,9 @@ def login(
     else:
         checked = "" if no_verify else f", checked against {check_url}"
         s.out.info(f"Logged in: token saved to profile {profile!r} in {path}{checked}")
-    if os.environ.get(ENV["token"]):
-        s.out.warn(f"{ENV['token']} is set in this environment and takes precedence over the saved token")
+    for key in ("token", "url") if url else ("token",):
+        if os.environ.get(ENV[key]):
+            s.out.warn(f"{ENV[key]} is set in this environment and takes precedence over the saved {key}")
 
 
 def register(root: typer.Typer) -> None:
