@@ -238,7 +238,6 @@ class Engine:
             ("Upstash-Message-Id", d.message_id),
             ("Upstash-Retried", str(d.retried)),
             ("Upstash-Caller-Ip", d.meta.get("callerIP") or "127.0.0.1"),
-            ("Upstash-Region", "local"),
         ]
         if d.schedule_id:
             headers.append(("Upstash-Schedule-Id", d.schedule_id))

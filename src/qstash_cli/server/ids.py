@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import itertools
+import os
+import random
 import secrets
 import time
 
 _ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _seq = itertools.count()
+# Ids only need to be unique and unpredictable enough for a local server; a PRNG seeded from the OS avoids one
+# urandom syscall per id (measurable at thousands of publishes per second).
+_rng = random.Random(os.urandom(32))
 
 
 def random_chars(n: int) -> str:
     """`n` random base58 characters."""
-    value = int.from_bytes(secrets.token_bytes(n), "big")  # 8 bits per char > log2(58): no bias worth noting
+    value = _rng.getrandbits(8 * n)  # 8 bits per char > log2(58): no bias worth noting
     out = []
     for _ in range(n):
         value, rem = divmod(value, 58)
@@ -26,8 +31,8 @@ def new_id(prefix: str, n: int = 24) -> str:
 
 
 def new_signing_key() -> str:
-    """A fresh signing key: `sig_` + 28 base58 characters."""
-    return "sig_" + random_chars(28)
+    """A fresh signing key: `sig_` + 28 base58 characters, from the OS's secure random source."""
+    return "sig_" + "".join(secrets.choice(_ALPHABET) for _ in range(28))
 
 
 def now_ms() -> int:
