@@ -264,6 +264,8 @@ def record_attempt(conn: Conn, d: Delivery, o: Outcome) -> list[Delivery]:
     row = conn.execute("SELECT state FROM tasks WHERE id = ?", (d.task_id,)).fetchone()
     if row is None or row["state"] in FINAL:
         return []
+    if row["state"] != "ACTIVE":  # a quick attempt: its start is logged now
+        add_log(conn, o.started, "ACTIVE", d)
     now = o.finished
     ok = o.status is not None and 200 <= o.status < 300
     follow: list[Delivery] = []

@@ -38,6 +38,7 @@ def _cache_missing_sniffio() -> None:
 
 
 KEEP_PAYLOAD_MS = 2000
+MARK_ACTIVE_AFTER = 0.2  # seconds
 USER_AGENT = "Upstash-QStash"
 
 
@@ -217,8 +218,13 @@ class Engine:
             if d is None:
                 return
         started = now_ms()
-        self.store.submit(data.mark_active, d, started)
-        outcome = await self._send(d, started, client)
+        # ACTIVE is stored only for attempts still running after a moment; quick ones get their ACTIVE log entry
+        # with the outcome (one write per attempt instead of two).
+        mark = asyncio.get_running_loop().call_later(MARK_ACTIVE_AFTER, self.store.submit, data.mark_active, d, started)
+        try:
+            outcome = await self._send(d, started, client)
+        finally:
+            mark.cancel()
         follow = await self.store.run(data.record_attempt, d, outcome)
         self.add(follow)
         status = outcome.status if outcome.status is not None else "ERR"
