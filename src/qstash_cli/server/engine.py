@@ -38,6 +38,7 @@ def _cache_missing_sniffio() -> None:
 
 
 KEEP_PAYLOAD_MS = 2000
+RESPONSE_LIMIT = 1 << 20
 MARK_ACTIVE_AFTER = 0.2  # seconds
 USER_AGENT = "Upstash-QStash"
 
@@ -200,7 +201,8 @@ class Engine:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a worker must survive anything
-                self.log(f"delivery error for {item[2]}: {type(exc).__name__}: {exc}")
+                self.log(f"delivery error for {item[2]}: {type(exc).__name__}: {exc}; trying again in 1s")
+                heapq.heappush(self._heap, (now_ms() + 1000, next(self._seq), item[2], item[3], None))
             finally:
                 self.inflight -= 1
                 self._release(item[3])
@@ -259,18 +261,31 @@ class Engine:
         error: str | None = None
         flat: dict[str, str] = {}
         try:
-            response = await client.request(
+            request = client.build_request(
                 d.meta.get("method", "POST"),
                 d.url,
                 content=d.body,
                 headers=self.headers_for(d),
                 timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             )
-            status, resp_body = response.status_code, response.content
-            for name, value in response.headers.multi_items():
-                resp_headers.setdefault(name.title(), []).append(value)
-                flat[name.lower()] = value
-        except httpx.TimeoutException:
+            async with asyncio.timeout(timeout):  # the whole exchange, not just each read
+                response = await client.send(request, stream=True)
+                try:
+                    status = response.status_code
+                    for name, value in response.headers.multi_items():
+                        resp_headers.setdefault(name.title(), []).append(value)
+                        flat[name.lower()] = value
+                    chunks, size = [], 0
+                    async for chunk in response.aiter_raw():
+                        chunks.append(chunk)
+                        size += len(chunk)
+                        if size > RESPONSE_LIMIT:  # keep what the logs and callbacks can carry
+                            break
+                    resp_body = b"".join(chunks)[:RESPONSE_LIMIT]
+                finally:
+                    await response.aclose()
+        except (httpx.TimeoutException, TimeoutError):
+            status = None
             error = f"timeout after {timeout:g}s"
         except httpx.HTTPError as exc:
             error = f"connection error: {type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
