@@ -241,3 +241,14 @@ def test_bulk_dlq_retry_and_events_paging(dev_server, sink):
         failed = c.get("/v2/events", params={"state": "FAILED"}).json()["events"]
         assert sorted(e["messageId"] for e in failed) == sorted(ids)
         assert all(e["responseStatus"] == 500 for e in failed)
+
+
+def test_connection_refused_retries_then_dlq(dev_server):
+    from tests.live import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/nobody"
+    with dev_server.client() as c:
+        mid = _publish(c, url, **{"Upstash-Retries": "1"}).json()["messageId"]
+        [entry] = wait_until(lambda: dlq_entries(c))
+        assert entry["messageId"] == mid and entry["responseStatus"] == 0 and "connection" in entry["error"]
+        assert states(c, mid) == ["CREATED", "ACTIVE", "ERROR", "RETRY", "ACTIVE", "ERROR", "FAILED"]
