@@ -38,6 +38,9 @@ class V2:
     def __init__(self, t: Transport) -> None:
         self.t = t
 
+    def check(self, filters: Filters | None, source: str = "") -> dict[str, Any]:
+        return dict(filters or [])
+
     def page(self, cursor: Any, filters: Filters | None = None, *, count: int | None = None, source: str = "") -> Page:
         """One page of log entries, newest first unless `order=earliestFirst` is among the filters."""
         params: Filters = list(filters or [])
@@ -53,9 +56,8 @@ class V1:
     def __init__(self, t: Transport) -> None:
         self.t = t
 
-    def page(self, cursor: Any, filters: Filters | None = None, *, count: int | None = None, source: str = "") -> Page:
-        """One page, newest first. `messageId` switches to `/v1/messages/{id}/logs`; `toDate` becomes the first
-        cursor and `fromDate` ends the listing at older entries (v1 has no server-side filters)."""
+    def check(self, filters: Filters | None, source: str = "") -> dict[str, Any]:
+        """The filters as a dict, or Unsupported (before any request) for what v1 cannot do."""
         given = dict(filters or [])
         unknown = [k for k in given if k not in V1_FILTERS]
         if unknown:
@@ -65,9 +67,15 @@ class V1:
             )
         if str(given.get("order", "latestFirst")).lower() != "latestfirst":
             raise Unsupported("v1 logs come newest first only; drop --order or use --api v2")
+        if source == "events" and len(given) > ("order" in given):
+            raise Unsupported("v1 /v1/events takes no filters; use --source logs (the v1 default) or --api v2")
+        return given
+
+    def page(self, cursor: Any, filters: Filters | None = None, *, count: int | None = None, source: str = "") -> Page:
+        """One page, newest first. `messageId` switches to `/v1/messages/{id}/logs`; `toDate` becomes the first
+        cursor and `fromDate` ends the listing at older entries (v1 has no server-side filters)."""
+        given = self.check(filters, source)
         if source == "events":
-            if given.get("messageId"):
-                raise Unsupported("v1 /v1/events has no message filter; use --source logs (the v1 default)")
             data = self.t.json("GET", "/v1/events", params={"cursor": cursor} if cursor else None)
             return entries_of(data, "events", "logs"), cursor_of(data)
         if cursor is None and given.get("toDate") is not None:
@@ -78,8 +86,8 @@ class V1:
         since = given.get("fromDate")
         if since is not None:
             kept = [i for i in items if not isinstance(i, dict) or _time(i) is None or _time(i) >= int(since)]
-            if len(kept) < len(items):
-                nxt = None
+            if len(kept) < len(items) or (isinstance(nxt, int) and nxt <= int(since)):
+                nxt = None  # newest first: everything further is older than `since`
             items = kept
         return items, nxt
 

@@ -13,6 +13,7 @@ def iterate(fetch: Callable[[Any], Page], *, limit: int | None = None, follow: b
     cursor: Any = None
     seen = 0
     while True:
+        previous = cursor
         items, cursor = fetch(cursor)
         if not isinstance(items, list):
             from qstash_cli.output import unexpected_shape
@@ -23,7 +24,7 @@ def iterate(fetch: Callable[[Any], Page], *, limit: int | None = None, follow: b
                 return
             yield item
             seen += 1
-        if not cursor or not items:
+        if not cursor or not items or cursor == previous:  # a repeated cursor would loop forever
             return
         if not follow and (limit is None or seen >= limit):
             return

@@ -174,9 +174,12 @@ def logs(
     src = (source or "").lower()
     if follow and all_:
         raise InputError("--follow and --all do not mix: --follow already shows every new entry")
+    if follow and s.api == "v1" and src == "events":
+        raise InputError("--follow with --api v1 reads /v1/logs; drop --source events")
     if follow and order and ORDERS[order.lower()] != "latestFirst":
         raise InputError("--follow prints entries as they come; drop --order")
     api = s.client().logs
+    api.check(pairs, src)  # what the dialect cannot do fails here, before any output
     columns = V1_LOG_COLUMNS if s.api == "v1" and src != "events" else EVENT_COLUMNS
     if follow:
         _follow(s, api, pairs, src, limit or FOLLOW_BACKLOG, interval, columns)
