@@ -252,3 +252,16 @@ def test_connection_refused_retries_then_dlq(dev_server):
         [entry] = wait_until(lambda: dlq_entries(c))
         assert entry["messageId"] == mid and entry["responseStatus"] == 0 and "connection" in entry["error"]
         assert states(c, mid) == ["CREATED", "ACTIVE", "ERROR", "RETRY", "ACTIVE", "ERROR", "FAILED"]
+
+
+def test_flow_control_parallelism(dev_server, sink):
+    sink.respond(path="/fc", delay=0.3)
+    h = {"Upstash-Flow-Control-Key": "k1", "Upstash-Flow-Control-Value": "parallelism=1"}
+    with dev_server.client() as c:
+        for i in range(3):
+            _publish(c, f"{sink.url}/fc", str(i).encode(), **h)
+        [entry] = c.get("/v2/flowControl").json()
+        assert entry["flowControlKey"] == "k1" and entry["parallelismMax"] == 1
+        assert c.get("/v2/flowControl/k1").json()["flowControlKey"] == "k1"
+        reqs = sink.wait_for(3, timeout=10)
+    assert all(b.time - a.time >= 0.28 for a, b in zip(reqs, reqs[1:], strict=False))

@@ -729,7 +729,17 @@ async def v1_quota(request: Request) -> Any:
 
 @endpoint
 async def v2_flow_control(request: Request) -> Any:
-    return []
+    search = request.query_params.get("search", "")
+    return [e for e in srv_of(request).engine.flow_control() if search in e["flowControlKey"]]
+
+
+@endpoint
+async def v2_flow_control_get(request: Request) -> Any:
+    key = request.path_params["key"]
+    for entry in srv_of(request).engine.flow_control():
+        if entry["flowControlKey"] == key:
+            return entry
+    raise ApiError(404, f"flow control key {key!r} not found")
 
 
 @endpoint
@@ -778,6 +788,7 @@ def routes() -> list[Route]:
         Route("/v2/keys/rotate", keys_rotate, methods=["POST"]),
         Route("/v2/rotate", keys_rotate, methods=["POST"]),
         Route("/v2/flowControl", v2_flow_control, methods=["GET"]),
+        Route("/v2/flowControl/{key}", v2_flow_control_get, methods=["GET"]),
         Route("/v2/globalParallelism", v2_global_parallelism, methods=["GET"]),
         # v1
         Route("/v1/publish/{dest:path}", v1_publish, methods=["POST"]),

@@ -37,6 +37,7 @@ def _cache_missing_sniffio() -> None:
         sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
+FLOW_PREFIX = "flow-control:"  # gate names for Upstash-Flow-Control-Key parallelism (queues use their own name)
 KEEP_PAYLOAD_MS = 2000
 RESPONSE_LIMIT = 1 << 20
 MARK_ACTIVE_AFTER = 0.2  # seconds
@@ -100,7 +101,11 @@ class Engine:
         now = now_ms()
         for d in deliveries:
             payload = d if d.next_at - now < KEEP_PAYLOAD_MS else None
-            heapq.heappush(self._heap, (d.next_at, next(self._seq), d.task_id, d.queue_name, payload))
+            gate = d.queue_name
+            if gate is None and d.meta.get("flowControlKey") and d.meta.get("parallelism"):
+                gate = FLOW_PREFIX + d.meta["flowControlKey"]
+                self.queues.setdefault(gate, QueueState()).parallelism = max(1, int(d.meta["parallelism"]))
+            heapq.heappush(self._heap, (d.next_at, next(self._seq), d.task_id, gate, payload))
         if deliveries and self._wake is not None:
             self._wake.set()
 
@@ -175,6 +180,27 @@ class Engine:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for client in self.clients:
             await client.aclose()
+
+    def flow_control(self) -> list[dict]:
+        """`/v2/flowControl` entries for the flow-control keys seen since start (parallelism is enforced; rate is
+        reported, not enforced)."""
+        return [
+            {
+                "flowControlKey": name[len(FLOW_PREFIX):],
+                "waitListSize": len(state.waiting),
+                "parallelismMax": state.parallelism,
+                "parallelismCount": state.active,
+                "rateMax": 0,
+                "rateCount": 0,
+                "ratePeriod": 0,
+                "ratePeriodStart": 0,
+                "isPinnedParallelism": False,
+                "isPinnedRate": False,
+                "isPaused": state.paused,
+            }
+            for name, state in sorted(self.queues.items())
+            if name.startswith(FLOW_PREFIX)
+        ]
 
     @property
     def backlog(self) -> int:
