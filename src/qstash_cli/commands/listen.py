@@ -135,6 +135,13 @@ def _same_destination(sub: str, url: str) -> bool:
     )
 
 
+def answer_headers(status: int, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The headers to answer with; a 489 carries `Upstash-NonRetryable-Error: true` unless given otherwise."""
+    if status == 489 and not any(k.lower() == "upstash-nonretryable-error" for k, _ in headers):
+        return [*headers, ("Upstash-NonRetryable-Error", "true")]
+    return headers
+
+
 def render_text(d: Delivery, limit: int) -> str:
     when = d.received.astimezone().strftime("%H:%M:%S")
     arrow = f"→ {d.status}" + (f" (from {d.forwarded_to})" if d.forwarded_to else "")
@@ -181,6 +188,7 @@ class Receiver:
         self.lock = threading.Lock()
         self.seen = 0
         self.done = threading.Event()
+        self.ready = threading.Event()  # set once the socket is bound and the receiver fully set up
         self.http: Any = None  # httpx.Client when forwarding
         self.default_base = ""
 
@@ -208,6 +216,7 @@ class Receiver:
         return reply.status_code, [(k, v) for k, v in reply.headers.items() if k.lower() not in skip], reply.content
 
     def record(self, d: Delivery) -> None:
+        """Print one delivery (before it is answered: when the sender has the answer, the line is out)."""
         with self.lock:
             if self.out.mode == JSON:
                 self.out.json_line(d.to_json())
@@ -215,6 +224,10 @@ class Receiver:
                 self.out.line(d.header("Upstash-Message-Id") or "-")
             else:
                 self.out.line(render_text(d, self.limit))
+
+    def answered(self) -> None:
+        """Count one answered request; the --count-th stops the server."""
+        with self.lock:
             self.seen += 1
             if self.count is not None and self.seen >= self.count:
                 self.done.set()
@@ -258,6 +271,7 @@ def _handler_class(receiver: Receiver) -> type:
             )
             status, headers, payload = receiver.answer(d)
             d.status = status
+            receiver.record(d)
             try:
                 self.send_response(status)
                 for name, value in headers:
@@ -268,8 +282,8 @@ def _handler_class(receiver: Receiver) -> type:
                     self.wfile.write(payload)
                 self.wfile.flush()
             except OSError as exc:
-                d.error = f"could not answer: {exc}"
-            receiver.record(d)
+                receiver.out.warn(f"could not answer {d.method} {d.path}: {exc}")
+            receiver.answered()
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
@@ -330,9 +344,7 @@ def listen(
     s = settings_from(ctx)
     if not 100 <= status <= 599:
         raise InputError(f"invalid --status {status}: use an HTTP status between 100 and 599")
-    headers = [parse_header(h) for h in response_header]
-    if status == 489 and not any(k.lower() == "upstash-nonretryable-error" for k, _ in headers):
-        headers.append(("Upstash-NonRetryable-Error", "true"))
+    headers = answer_headers(status, [parse_header(h) for h in response_header])
     body = read_body(response_body) or b""
     if forward:
         validate_url(forward, what="--forward URL")
@@ -381,13 +393,25 @@ def serve(receiver: Receiver, host: str, port: int) -> None:
         raise QstashError(
             f"cannot listen on {host}:{port}: {exc.strerror or exc}", hint="choose another --port"
         ) from None
-    bound = server.server_address[1]
-    shown_host = f"[{host}]" if ":" in host else host
-    receiver.default_base = f"http://{shown_host}:{bound}"
+    err = sys.stderr
+    try:
+        _announce_and_serve(receiver, server, host)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        if receiver.http is not None:
+            receiver.http.close()
+    err.write(f"Stopped after {receiver.seen} request(s).\n")
+
+
+def _announce_and_serve(receiver: Receiver, server: Any, host: str) -> None:
     if receiver.forward:
         import httpx
 
         receiver.http = httpx.Client(follow_redirects=False, timeout=httpx.Timeout(60.0, connect=5.0))
+    shown_host = f"[{host}]" if ":" in host else host
+    receiver.default_base = f"http://{shown_host}:{server.server_address[1]}"
     err = sys.stderr
     if host not in LOOPBACK:
         err.write(f"Warning: listening on {host}: reachable from other machines\n")
@@ -396,17 +420,9 @@ def serve(receiver: Receiver, host: str, port: int) -> None:
     err.write(f"Listening on {receiver.default_base} ({what}; signature keys: {keys}). Ctrl-C to stop.\n")
     err.write(f"Try: qstash -p dev publish {receiver.default_base}/ -d hello   (with `qstash dev` running)\n")
     err.flush()
-    watcher = threading.Thread(target=_stop_when_done, args=(receiver, server), daemon=True)
-    watcher.start()
-    try:
-        server.serve_forever(poll_interval=0.1)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-        if receiver.http is not None:
-            receiver.http.close()
-    err.write(f"Stopped after {receiver.seen} request(s).\n")
+    threading.Thread(target=_stop_when_done, args=(receiver, server), daemon=True).start()
+    receiver.ready.set()
+    server.serve_forever(poll_interval=0.1)
 
 
 def _stop_when_done(receiver: Receiver, server: Any) -> None:
