@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 
-@pytest.fixture
-def live(dev_server, cli, monkeypatch):
+@pytest.fixture(name="live")
+def live_fixture(dev_server, cli, monkeypatch):
     """`run(*args)` runs the CLI against the dev server and fails the test on an unexpected exit code."""
     monkeypatch.setenv("QSTASH_URL", dev_server.url)
     monkeypatch.setenv("QSTASH_TOKEN", dev_server.token)
