@@ -83,6 +83,10 @@ def test_completion_of_subcommands_and_options(isolated) -> None:
         {"_QSTASH_COMPLETE": "complete_bash", "COMP_WORDS": "qstash verify --cu", "COMP_CWORD": "2"}, isolated
     )
     assert opt.stdout.split() == ["--current-key"]
+    keys = complete(
+        {"_QSTASH_COMPLETE": "complete_bash", "COMP_WORDS": "qstash config set cu", "COMP_CWORD": "3"}, isolated
+    )
+    assert keys.stdout.split() == ["current_signing_key"]
     shells = complete(
         {"_QSTASH_COMPLETE": "complete_bash", "COMP_WORDS": "qstash completion ", "COMP_CWORD": "2"}, isolated
     )

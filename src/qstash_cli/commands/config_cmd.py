@@ -33,6 +33,12 @@ ALL_KEYS = PROFILE_KEYS + TOP_KEYS
 DEFAULTS = {"url": DEFAULT_URL, "api": "v2"}
 _NAME_RE = re.compile(r"[A-Za-z0-9_.\-]+")
 
+
+def complete_key(incomplete: str) -> list[str]:
+    """Shell completion of KEY."""
+    return [k for k in ALL_KEYS if k.startswith(incomplete.replace("-", "_"))]
+
+
 SHOW_SECRETS = typer.Option(False, "--show-secrets", help="Print tokens and signing keys in full.")
 
 
@@ -129,7 +135,9 @@ def show(ctx: typer.Context, show_secrets: bool = SHOW_SECRETS) -> None:
 @app.command("get")
 def get(
     ctx: typer.Context,
-    key: str = typer.Argument(..., help=f"One of: {', '.join(ALL_KEYS)} ('-' may replace '_')."),
+    key: str = typer.Argument(
+        ..., help=f"One of: {', '.join(ALL_KEYS)} ('-' may replace '_').", autocompletion=complete_key
+    ),
     show_secrets: bool = SHOW_SECRETS,
 ) -> None:
     """Print one resolved setting of the active profile (exit 1 when it is not set).
@@ -178,7 +186,9 @@ def _target_profile(s: Settings) -> str:
 @app.command("set")
 def set_(
     ctx: typer.Context,
-    key: str = typer.Argument(..., help=f"One of: {', '.join(ALL_KEYS)} ('-' may replace '_')."),
+    key: str = typer.Argument(
+        ..., help=f"One of: {', '.join(ALL_KEYS)} ('-' may replace '_').", autocompletion=complete_key
+    ),
     value: str = typer.Argument(..., help="The value; '-' reads it from stdin (keeps secrets out of shell history)."),
 ) -> None:
     """Set one key of a profile (-p NAME; created if missing), or the top-level default_profile.
@@ -220,7 +230,7 @@ def set_(
 @app.command("unset")
 def unset(
     ctx: typer.Context,
-    key: str = typer.Argument(..., help=f"One of: {', '.join(ALL_KEYS)}."),
+    key: str = typer.Argument(..., help=f"One of: {', '.join(ALL_KEYS)}.", autocompletion=complete_key),
 ) -> None:
     """Remove one key from a profile (-p NAME), or the top-level default_profile; an emptied profile is removed.
 
