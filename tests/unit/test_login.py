@@ -134,3 +134,29 @@ def test_network_failure_names_no_verify(cli, api, monkeypatch) -> None:
     assert r.exit_code == 1
     assert "nothing was saved" in r.stderr and "--no-verify" in r.stderr
     never_shown(r)
+
+
+def test_secrets_never_in_any_output_of_config_login_verify(cli, api, monkeypatch) -> None:
+    """Every command of this area, ok and failing, in every output mode: grep stdout+stderr for the secrets."""
+    from qstash_cli import signing
+
+    key_cur, key_next = "sig_GREP_current_key_99", "sig_GREP_next_key_9999"
+    api.add("GET", "/v2/keys", {"current": "a", "next": "b"})
+    assert cli("login", "--with-token", stdin=NEW).exit_code == 0
+    cli("config", "set", "current-signing-key", "-", stdin=key_cur)
+    monkeypatch.setenv("QSTASH_NEXT_SIGNING_KEY", key_next)
+    token = signing.sign(key_cur, "https://x.example/", b"b")
+    runs = [
+        ("login", "--with-token", "--no-verify"),
+        ("--debug", "login", "--with-token"),
+        ("config", "show"), ("config", "show", "--json"), ("config", "show", "-q"),
+        ("config", "get", "token"), ("config", "get", "token", "--json"), ("config", "get", "next_signing_key"),
+        ("config", "profiles"), ("config", "profiles", "--json"), ("config", "path"),
+        ("verify", token, "-d", "b"), ("verify", token, "-d", "x", "--json"), ("verify", token, "-d", "b", "--debug"),
+        ("-p", "nope", "config", "show"), ("config", "set", "token", "a b"),
+    ]  # fmt: skip
+    for args in runs:
+        for tty in (False, True):
+            r = cli(*args, stdin=NEW, tty=tty)
+            shown = r.stdout + r.stderr
+            assert NEW not in shown and key_cur not in shown and key_next not in shown, (args, shown)
