@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -63,7 +63,7 @@ def parse_not_before(text: str) -> int:
             f"invalid --not-before {text!r}: use unix seconds or ISO-8601 such as 2026-01-31T12:00:00Z"
         ) from None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     try:
         value = int(dt.timestamp())
     except (OverflowError, ValueError, OSError):
@@ -207,7 +207,7 @@ def validate_cron(expr: str) -> str:
     if not croniter.is_valid(fields):
         raise InputError(f"invalid cron {expr!r}: see https://crontab.guru for the syntax")
     try:
-        croniter(fields, datetime.now(tz=timezone.utc)).get_next(datetime)
+        croniter(fields, datetime.now(tz=UTC)).get_next(datetime)
     except (ValueError, KeyError, OverflowError):  # CroniterBadDateError is a ValueError
         raise InputError(f"invalid cron {expr!r}: it never fires (e.g. February 31st)") from None
     return f"CRON_TZ={zone} {fields}" if zone else fields
@@ -218,8 +218,8 @@ def next_fire_times(expr: str, count: int = 3, *, start: datetime | None = None)
     from croniter import croniter
 
     zone, fields = split_cron(validate_cron(expr))
-    tz = _zone(zone) if zone else timezone.utc
-    base = (start or datetime.now(tz=timezone.utc)).astimezone(tz)
+    tz = _zone(zone) if zone else UTC
+    base = (start or datetime.now(tz=UTC)).astimezone(tz)
     it = croniter(fields, base)
     return [it.get_next(datetime) for _ in range(count)]
 
@@ -242,7 +242,7 @@ def parse_time_ms(text: str, *, what: str = "time", now_ms: int | None = None) -
         return value * 1000 if value < 10**11 else value
     if raw and raw[0].isdigit() and raw[-1].lower() in _UNITS and "-" not in raw and ":" not in raw:
         seconds = parse_duration(raw, what=what)
-        now = int(datetime.now(tz=timezone.utc).timestamp() * 1000) if now_ms is None else now_ms
+        now = int(datetime.now(tz=UTC).timestamp() * 1000) if now_ms is None else now_ms
         return max(now - seconds * 1000, 0)
     try:
         dt = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
@@ -251,7 +251,7 @@ def parse_time_ms(text: str, *, what: str = "time", now_ms: int | None = None) -
             f"invalid {what} {text!r}: use unix ms, ISO-8601 such as 2026-01-31T12:00:00Z, or an age such as 15m"
         ) from None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     try:
         return int(dt.timestamp() * 1000)
     except (OverflowError, ValueError, OSError):
