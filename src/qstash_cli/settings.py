@@ -58,7 +58,7 @@ class Settings:
     opts: GlobalOptions = field(default_factory=GlobalOptions)
 
     @cached_property
-    def _config(self) -> dict[str, Any]:
+    def config(self) -> dict[str, Any]:
         from qstash_cli import config
 
         return config.load()
@@ -68,19 +68,19 @@ class Settings:
         return (
             self.opts.profile
             or os.environ.get("QSTASH_PROFILE")
-            or self._config.get("default_profile")
+            or self.config.get("default_profile")
             or DEFAULT_PROFILE
         )
 
     @cached_property
     def profile(self) -> dict[str, Any]:
         name = self.profile_name
-        stored = _profile_from(self._config, name)
+        stored = _profile_from(self.config, name)
         builtin = BUILTIN_PROFILES.get(name)
         if stored is None and builtin is None:
             if name == DEFAULT_PROFILE:
                 return {}
-            known = sorted(set(self._config.get("profiles", {})) | set(BUILTIN_PROFILES))
+            known = sorted(set(self.config.get("profiles", {})) | set(BUILTIN_PROFILES))
             raise ConfigError(f"unknown profile {name!r}", hint=f"known profiles: {', '.join(known)}")
         return {**(builtin or {}), **(stored or {})}
 

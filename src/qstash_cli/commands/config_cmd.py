@@ -62,7 +62,7 @@ def validate_profile_name(name: str) -> str:
 
 def loaded(s: Settings) -> dict[str, Any]:
     """The config file's content as Settings read it (read once: one permission warning at most)."""
-    return s._config
+    return s.config
 
 
 def profile_source(s: Settings) -> tuple[str, str]:
