@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from qstash_cli.errors import Aborted, ApiError, InputError
@@ -48,11 +48,11 @@ def render_value(value: Any, kind: str = "text", *, human: bool = False) -> str:
 
 def format_time(ms: int, *, human: bool = False) -> str:
     """Unix milliseconds as ISO-8601 UTC, plus '(5m ago)' / '(in 2h)' when human."""
-    dt = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
     iso = dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     if not human:
         return iso
-    delta = ms / 1000 - datetime.now(tz=timezone.utc).timestamp()
+    delta = ms / 1000 - datetime.now(tz=UTC).timestamp()
     return f"{iso} ({_relative(delta)})"
 
 

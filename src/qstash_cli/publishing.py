@@ -7,7 +7,7 @@ Light on purpose (stdlib + typer + inputs): command modules import it at start-u
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timezone
+from datetime import UTC
 from typing import Any
 
 import typer
@@ -208,7 +208,7 @@ def fire_times(expr: str, count: int) -> list[dict[str, Any]]:
     for n, when in enumerate(inputs.next_fire_times(expr, count), start=1):
         row: dict[str, Any] = {
             "n": n,
-            "utc": when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "utc": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "local": when.astimezone().isoformat(timespec="seconds"),
             "unix": int(when.timestamp()),
         }

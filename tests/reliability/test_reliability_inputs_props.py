@@ -4,7 +4,7 @@ raises InputError — never any other exception — and what it returns can real
 from __future__ import annotations
 
 import string
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -93,13 +93,13 @@ def test_parse_not_before_total(text: str) -> None:
 @PROPS
 @given(
     st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(9999, 12, 30)),
-    st.sampled_from([None, timezone.utc, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-8))]),
+    st.sampled_from([None, UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-8))]),
 )
 def test_not_before_iso_round_trip(dt: datetime, tz) -> None:  # noqa: ANN001
     dt = dt.replace(microsecond=0, tzinfo=tz)
-    expected = int((dt if tz else dt.replace(tzinfo=timezone.utc)).timestamp())
+    expected = int((dt if tz else dt.replace(tzinfo=UTC)).timestamp())
     assert inputs.parse_not_before(dt.isoformat()) == expected
-    if tz is timezone.utc:
+    if tz is UTC:
         assert inputs.parse_not_before(dt.strftime("%Y-%m-%dT%H:%M:%SZ")) == expected
     assert inputs.parse_not_before(str(expected)) == expected
 
@@ -306,7 +306,7 @@ def test_validate_cron_total(expr: str) -> None:
 def test_cron_tz_next_times_are_in_zone(zone: str | None, minute: int, hour: int) -> None:
     expr = (f"CRON_TZ={zone} " if zone else "") + f"{minute} {hour} * * *"
     assert inputs.validate_cron("  " + expr.replace(" ", "   ") + " ") == expr
-    times = inputs.next_fire_times(expr, 3, start=datetime(2026, 6, 1, tzinfo=timezone.utc))  # no DST switch
+    times = inputs.next_fire_times(expr, 3, start=datetime(2026, 6, 1, tzinfo=UTC))  # no DST switch
     assert all((t.hour, t.minute) == (hour, minute) for t in times)
     assert all(b - a >= timedelta(hours=23) for a, b in zip(times, times[1:], strict=False))
 
