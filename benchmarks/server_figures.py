@@ -15,7 +15,8 @@ def _ok(sent: list[Sent]) -> list[Sent]:
 
 
 def throughput(workdir: Path, n: int, concurrency: int = 32) -> list[Row]:
-    """Burst `n` publishes over `concurrency` keep-alive connections; then wait for every delivery."""
+    """Burst `n` publishes over `concurrency` keep-alive connections and wait for every delivery; then the same burst
+    with `Upstash-Delay: 1h` (nothing delivered while it runs): the accept path alone."""
     with DevServer(workdir) as server, SinkProc(workdir) as sink:
         dest = f"{sink.url}/t"
         run_publish_many(server.port, server.token, dest, 200, concurrency=8)  # warm-up
@@ -24,32 +25,24 @@ def throughput(workdir: Path, n: int, concurrency: int = 32) -> list[Row]:
         ok = _ok(sent)
         t0 = min(s.start for s in sent)
         accepted = len(ok) / (max(s.end for s in sent) - t0)
-        drained = sink.wait_count(200 + len(ok), timeout=max(60.0, n / 200))
+        drained = sink.wait_count(200 + len(ok), timeout=max(60.0, n / 100))
+        delayed = run_publish_many(server.port, server.token, dest, n, concurrency=concurrency,
+                                   headers={"Upstash-Delay": "1h"})  # fmt: skip
+        ok_delayed = _ok(delayed)
+        accepted_only = len(ok_delayed) / (max(s.end for s in delayed) - min(s.start for s in delayed))
         sink.stop()
         arrivals = sink.records()
     got = [arrivals[s.message_id] for s in ok if s.message_id in arrivals]
     deliveries = len(got) / (max(got) - t0) if got else 0.0
     note = f"{len(ok):,}/{n:,} accepted over {concurrency} connections"
     return [
-        Row(
-            "server: accepted publishes/s",
-            None,
-            accepted,
-            "/s",
-            "≥ 2,000/s",
-            accepted >= 2000 and len(ok) == n,
-            note=note,
-        ),
-        Row(
-            "server: deliveries/s to a local sink",
-            None,
-            deliveries,
-            "/s",
-            "≥ 1,000/s",
-            deliveries >= 1000 and drained,
-            note=f"{len(got):,} delivered; rate from first publish to last delivery",
-        ),
-    ]
+        Row("server: accepted publishes/s (delivering meanwhile)", None, accepted, "/s", "≥ 2,000/s",
+            accepted >= 2000 and len(ok) == n, note=note),
+        Row("server: accepted publishes/s (accept path: Upstash-Delay 1h)", None, accepted_only, "/s", "≥ 2,000/s",
+            accepted_only >= 2000 and len(ok_delayed) == n, note=f"{len(ok_delayed):,}/{n:,} accepted"),
+        Row("server: deliveries/s to a local sink", None, deliveries, "/s", "≥ 1,000/s",
+            deliveries >= 1000 and drained, note=f"{len(got):,} delivered; rate from first publish to last delivery"),
+    ]  # fmt: skip
 
 
 def latency(workdir: Path, n: int, rate: float = 100.0) -> list[Row]:
