@@ -170,6 +170,8 @@ def serve(opts: Options) -> int:
         app,
         log_level="warning",
         access_log=False,
+        loop="auto",  # uvloop when installed (uvicorn[standard])
+        http="auto",  # httptools when installed, else h11
         lifespan="on",
         timeout_graceful_shutdown=3,
         timeout_keep_alive=30,
