@@ -170,7 +170,7 @@ def build_message(
     msg = Message(
         destination=inputs.validate_destination(destination) if destination else "",
         content_type=_one_line(content_type, "--content-type") if content_type else None,
-        method=inputs.validate_method(method) if method else None,
+        method=inputs.validate_method(method) if method is not None else None,
         forward=[inputs.parse_header(h) for h in header or []],
         delay=inputs.parse_duration(delay, what="--delay") if delay is not None else None,
         not_before=inputs.parse_not_before(not_before) if not_before is not None else None,

@@ -19,7 +19,6 @@ from tests.reliability.figures import record
 
 CORPUS = json.loads((Path(__file__).with_name("bad_inputs.json")).read_text(encoding="utf-8"))["cases"]
 BINARY = bytes(range(256)) * 4
-XFAIL: dict[str, str] = {}  # case id -> reason (filled in only for cases still failing when the session ended)
 
 GENERIC = re.compile(r"Error: unexpected \w*(Error|Exception)\b")  # the boundary's last-resort message
 
@@ -60,8 +59,6 @@ def _params() -> list[Any]:
     out = []
     for case in CORPUS:
         marks = []
-        if case["id"] in XFAIL:
-            marks.append(pytest.mark.xfail(reason=XFAIL[case["id"]], strict=False))
         if case.get("nonroot") and hasattr(os, "geteuid") and os.geteuid() == 0:
             marks.append(pytest.mark.skip(reason="root can read a 000 file"))
         out.append(pytest.param(case, id=case["id"], marks=marks))
@@ -74,7 +71,7 @@ def test_corpus_is_big_enough() -> None:
     by_category: dict[str, int] = {}
     for case in CORPUS:
         by_category[case["category"]] = by_category.get(case["category"], 0) + 1
-    record("bad_input_corpus", {"cases": len(CORPUS), "by_category": by_category, "xfail": sorted(XFAIL)})
+    record("bad_input_corpus", {"cases": len(CORPUS), "by_category": by_category})
 
 
 @pytest.mark.parametrize("case", _params())

@@ -7,6 +7,7 @@ from typing import Any
 
 from qstash_cli.api.transport import Transport
 from qstash_cli.errors import InputError, NotFound, Unsupported
+from qstash_cli.output import unexpected_shape
 
 
 class V1:
@@ -67,6 +68,8 @@ class V2:
     def list(self, topic: str | None = None) -> list[dict[str, Any]]:
         """The endpoints of every URL group (or of one), flattened to `{topicName, name?, url}`."""
         groups = [self.t.json("GET", f"/v2/topics/{topic}")] if topic else self.t.json("GET", "/v2/topics") or []
+        if not isinstance(groups, list):
+            raise unexpected_shape("a list of URL groups", groups)
         return [row for group in groups if isinstance(group, dict) for row in flatten(group)]
 
     def create(
