@@ -1,4 +1,5 @@
-"""Delivery: an in-memory due-queue (heap) in front of a bounded pool of async workers sharing one HTTP client.
+"""Delivery: an in-memory due-queue (heap) in front of a bounded pool of async workers sharing one HTTP client
+(outbound.Client: pooled keep-alive connections, httptools parser).
 
 The heap holds (next_at, seq, task_id, queue_name, payload). Tasks due soon keep their payload (no database read);
 far-off ones keep only the id and are loaded when due. At start the heap is filled from the pending tasks in the
@@ -11,31 +12,19 @@ import asyncio
 import collections
 import contextlib
 import heapq
-import importlib.util
 import itertools
 import math
 import ssl
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import httpx
-
-from qstash_cli.server import data
+from qstash_cli.server import data, outbound
 from qstash_cli.server.ids import now_ms
 from qstash_cli.server.models import Delivery, Outcome
 from qstash_cli.server.parse import retry_after, retry_delay_ms
 from qstash_cli.server.store import Store
 from qstash_cli.signing import sign
-
-
-def _cache_missing_sniffio() -> None:
-    """httpcore runs `import sniffio` on every async request; when sniffio is not installed each failed import scans
-    sys.path (~0.3 ms, most of a delivery's CPU). A None entry in sys.modules makes the failure instant."""
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
-
 
 FLOW_PREFIX = "flow-control:"  # gate names for Upstash-Flow-Control-Key parallelism (queues use their own name)
 KEEP_PAYLOAD_MS = 2000
@@ -91,7 +80,7 @@ class Engine:
         self._wake: asyncio.Event | None = None
         self._ready: asyncio.Queue | None = None
         self._tasks: list[asyncio.Task] = []
-        self.clients: list[httpx.AsyncClient] = []
+        self.client: outbound.Client | None = None
         self.inflight = 0
 
     # -- scheduling -------------------------------------------------------------------------------------------
@@ -148,20 +137,7 @@ class Engine:
         """Open the HTTP client, load pending tasks, start the dispatcher and the workers."""
         self._wake = asyncio.Event()
         self._ready = asyncio.Queue()
-        _cache_missing_sniffio()
-        # One keep-alive client per worker: httpcore's shared pool costs O(connections x waiting requests) per
-        # request, which dominated delivery CPU at 64 workers.
-        tls = ssl.create_default_context()  # one context: loading the CA bundle costs ~50 ms each time
-        self.clients = [
-            httpx.AsyncClient(
-                verify=tls,
-                timeout=httpx.Timeout(self.default_timeout, connect=10.0),
-                limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
-                follow_redirects=False,
-                trust_env=False,
-            )
-            for _ in range(self.workers)
-        ]
+        self.client = outbound.Client(ssl.create_default_context())  # one TLS context: the CA bundle costs ~50 ms
         after: tuple[int, str] = (-1, "")
         while True:
             page = await self.store.run(data.pending_page, after, 5000)
@@ -171,15 +147,15 @@ class Engine:
                 break
             after = (page[-1][0], page[-1][1])
         self._tasks = [asyncio.create_task(self._dispatch())]
-        self._tasks += [asyncio.create_task(self._work(client)) for client in self.clients]
+        self._tasks += [asyncio.create_task(self._work(self.client)) for _ in range(self.workers)]
 
     async def stop(self) -> None:
         """Stop workers (an attempt in flight is retried after the next start) and close the client."""
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for client in self.clients:
-            await client.aclose()
+        if self.client is not None:
+            self.client.close()
 
     def flow_control(self) -> list[dict]:
         """`/v2/flowControl` entries for the flow-control keys seen since start (parallelism is enforced; rate is
@@ -217,7 +193,7 @@ class Engine:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
-    async def _work(self, client: httpx.AsyncClient) -> None:
+    async def _work(self, client: outbound.Client) -> None:
         assert self._ready is not None
         while True:
             item = await self._ready.get()
@@ -235,7 +211,7 @@ class Engine:
 
     # -- one attempt ------------------------------------------------------------------------------------------
 
-    async def _attempt(self, item: tuple, client: httpx.AsyncClient) -> None:
+    async def _attempt(self, item: tuple, client: outbound.Client) -> None:
         task_id = item[2]
         if task_id in self.cancelled:
             self.cancelled.discard(task_id)
@@ -279,7 +255,7 @@ class Engine:
             headers.append(("Upstash-Topic-Name", d.topic_name))
         return headers
 
-    async def _send(self, d: Delivery, started: int, client: httpx.AsyncClient) -> Outcome:
+    async def _send(self, d: Delivery, started: int, client: outbound.Client) -> Outcome:
         timeout = float(d.meta.get("timeout") or self.default_timeout)
         status: int | None = None
         resp_headers: dict[str, list[str]] = {}
@@ -287,33 +263,23 @@ class Engine:
         error: str | None = None
         flat: dict[str, str] = {}
         try:
-            request = client.build_request(
-                d.meta.get("method", "POST"),
-                d.url,
-                content=d.body,
-                headers=self.headers_for(d),
-                timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            )
             async with asyncio.timeout(timeout):  # the whole exchange, not just each read
-                response = await client.send(request, stream=True)
-                try:
-                    status = response.status_code
-                    for name, value in response.headers.multi_items():
-                        resp_headers.setdefault(name.title(), []).append(value)
-                        flat[name.lower()] = value
-                    chunks, size = [], 0
-                    async for chunk in response.aiter_raw():
-                        chunks.append(chunk)
-                        size += len(chunk)
-                        if size > RESPONSE_LIMIT:  # keep what the logs and callbacks can carry
-                            break
-                    resp_body = b"".join(chunks)[:RESPONSE_LIMIT]
-                finally:
-                    await response.aclose()
-        except (httpx.TimeoutException, TimeoutError):
+                response = await client.request(
+                    d.meta.get("method", "POST"),
+                    d.url,
+                    self.headers_for(d),
+                    d.body,
+                    connect_timeout=min(timeout, 10.0),
+                    limit=RESPONSE_LIMIT,  # keep what the logs and callbacks can carry
+                )
+            status, resp_body = response.status, response.body
+            for name, value in response.headers:
+                resp_headers.setdefault(name.title(), []).append(value)
+                flat[name.lower()] = value
+        except TimeoutError:
             status = None
             error = f"timeout after {timeout:g}s"
-        except httpx.HTTPError as exc:
+        except (OSError, outbound.ProtocolError) as exc:
             error = f"connection error: {type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         except Exception as exc:  # noqa: BLE001 - invalid URL and the like
             error = f"request failed: {exc}"

@@ -1,0 +1,140 @@
+"""The delivery HTTP client (server/outbound.py) against raw asyncio peers: framing, keep-alive reuse, a stale
+pooled connection, the response size cap, HEAD/204, what goes on the wire."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+
+import pytest
+
+from qstash_cli.server.outbound import Client, ProtocolError
+
+
+class Peer:
+    """A loopback TCP server answering each request with the next canned reply (closing after it if asked)."""
+
+    def __init__(self, replies: list[tuple[bytes, bool]]) -> None:
+        self.replies = replies
+        self.requests: list[bytes] = []
+        self.connections = 0
+
+    async def __aenter__(self) -> Peer:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.server.close()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while self.replies:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    (
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length")
+                    ),
+                    0,
+                )
+                self.requests.append(head + await reader.readexactly(length))
+                reply, close = self.replies.pop(0)
+                writer.write(reply)
+                await writer.drain()
+                if close:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        writer.close()
+
+
+def _client() -> Client:
+    return Client(ssl.create_default_context())
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_content_length_chunked_and_close_delimited_bodies_with_reuse():
+    async def go():
+        replies = [
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nX-A: 2\r\n\r\nhello", False),
+            (b"HTTP/1.1 503 Nope\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", False),
+            (b"HTTP/1.1 201 Created\r\nConnection: close\r\n\r\nuntil the end", True),
+        ]
+        async with Peer(replies) as peer:
+            c = _client()
+            r1 = await c.request(
+                "POST", f"{peer.url}/p?q=1", [("Content-Type", "text/plain")], b"body", connect_timeout=5, limit=1000
+            )
+            r2 = await c.request("PUT", f"{peer.url}/x", [], b"", connect_timeout=5, limit=1000)
+            r3 = await c.request("GET", f"{peer.url}/y", [], b"", connect_timeout=5, limit=1000)
+            c.close()
+            return peer, r1, r2, r3
+
+    peer, r1, r2, r3 = run(go())
+    assert (r1.status, r1.body, [v for k, v in r1.headers if k == "X-A"]) == (200, b"hello", ["1", "2"])
+    assert (r2.status, r2.body) == (503, b"abcde")
+    assert (r3.status, r3.body) == (201, b"until the end")
+    assert peer.connections == 1  # one keep-alive connection for all three
+    first = peer.requests[0].decode()
+    assert first.startswith("POST /p?q=1 HTTP/1.1\r\nHost: 127.0.0.1:")
+    assert "Content-Type: text/plain\r\n" in first and "Content-Length: 4\r\n" in first and first.endswith("body")
+    assert "Content-Length: 0\r\n" in peer.requests[1].decode()
+    assert "Content-Length" not in peer.requests[2].decode()
+
+
+def test_stale_pooled_connection_is_retried_once_on_a_fresh_one():
+    async def go():
+        ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        async with Peer([(ok, True), (ok, True)]) as peer:  # closes after each reply without saying so
+            c = _client()
+            r1 = await c.request("POST", peer.url, [], b"a", connect_timeout=5, limit=100)
+            await asyncio.sleep(0.05)
+            r2 = await c.request("POST", peer.url, [], b"b", connect_timeout=5, limit=100)
+            c.close()
+            return peer, r1, r2
+
+    peer, r1, r2 = run(go())
+    assert (r1.status, r2.status, r2.body) == (200, 200, b"ok")
+    assert peer.connections == 2 and len(peer.requests) == 2
+
+
+def test_body_is_capped_and_head_and_204_need_no_body():
+    async def go():
+        replies = [
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789", False),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n", False),
+            (b"HTTP/1.1 204 No Content\r\n\r\n", False),
+        ]
+        async with Peer(replies) as peer:
+            c = _client()
+            capped = await c.request("POST", peer.url, [], b"", connect_timeout=5, limit=4)
+            head = await asyncio.wait_for(c.request("HEAD", peer.url, [], b"", connect_timeout=5, limit=4), 5)
+            empty = await asyncio.wait_for(c.request("DELETE", peer.url, [], b"", connect_timeout=5, limit=4), 5)
+            c.close()
+            return capped, head, empty
+
+    capped, head, empty = run(go())
+    assert (capped.body, capped.truncated) == (b"0123", True)
+    assert (head.status, head.body) == (200, b"")
+    assert (empty.status, empty.body) == (204, b"")
+
+
+def test_garbage_refused_and_header_injection_are_errors():
+    async def go():
+        async with Peer([(b"NOT HTTP AT ALL\r\n\r\n", True)]) as peer:
+            c = _client()
+            with pytest.raises(ProtocolError):
+                await c.request("POST", peer.url, [], b"", connect_timeout=5, limit=10)
+            with pytest.raises(ValueError):
+                await c.request("POST", peer.url, [("X", "a\r\nInjected: 1")], b"", connect_timeout=5, limit=10)
+            port = peer.server.sockets[0].getsockname()[1]
+        with pytest.raises(OSError):
+            await c.request("POST", f"http://127.0.0.1:{port}/", [], b"", connect_timeout=5, limit=10)
+
+    run(go())
