@@ -20,26 +20,33 @@ def mark_deduplicated(reply: Reply) -> Any:
     return data
 
 
-class V2:
+class _Publish:
+    """What both dialects share: `POST /{version}/publish/{destination}` with the answer marked by a 202."""
+
+    version = ""
+
     def __init__(self, t: Transport) -> None:
         self.t = t
+
+    def _post(self, path: str, body: bytes | None, headers: Mapping[str, str], idempotent: bool) -> Any:
+        reply = self.t.send("POST", path, content=body or b"", headers=headers, idempotent=idempotent)
+        return mark_deduplicated(reply)
 
     def publish(
         self, destination: str, body: bytes | None, headers: Mapping[str, str], *, idempotent: bool = False
     ) -> Any:
-        """`{messageId, deduplicated?}` for a URL; a list of `{messageId, url}` for a URL group."""
-        reply = self.t.send(
-            "POST", f"/v2/publish/{destination}", content=body or b"", headers=headers, idempotent=idempotent
-        )
-        return mark_deduplicated(reply)
+        """v2: `{messageId, deduplicated?}` for a URL, a list of `{messageId, url}` for a URL group. v1: `{messageId}`
+        (or `{scheduleId}` when the headers carry Upstash-Cron)."""
+        return self._post(f"/{self.version}/publish/{destination}", body, headers, idempotent)
+
+
+class V2(_Publish):
+    version = "v2"
 
     def enqueue(
         self, queue: str, destination: str, body: bytes | None, headers: Mapping[str, str], *, idempotent: bool = False
     ) -> Any:
-        reply = self.t.send(
-            "POST", f"/v2/enqueue/{queue}/{destination}", content=body or b"", headers=headers, idempotent=idempotent
-        )
-        return mark_deduplicated(reply)
+        return self._post(f"/v2/enqueue/{queue}/{destination}", body, headers, idempotent)
 
     def batch(self, payload: bytes, *, idempotent: bool = False) -> Any:
         """`POST /v2/batch` with a ready JSON array of `{destination, headers, body, queue?}` items."""
@@ -53,18 +60,8 @@ class V2:
         return reply.data
 
 
-class V1:
-    def __init__(self, t: Transport) -> None:
-        self.t = t
-
-    def publish(
-        self, destination: str, body: bytes | None, headers: Mapping[str, str], *, idempotent: bool = False
-    ) -> Any:
-        """`{messageId}` (or `{scheduleId}` when the headers carry Upstash-Cron)."""
-        reply = self.t.send(
-            "POST", f"/v1/publish/{destination}", content=body or b"", headers=headers, idempotent=idempotent
-        )
-        return mark_deduplicated(reply)
+class V1(_Publish):
+    version = "v1"
 
     def enqueue(self, *args: Any, **kwargs: Any) -> Any:
         raise Unsupported("the v1 API has no queues; use --api v2, or drop --queue")
