@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,6 +17,7 @@ _TOPIC_RE = re.compile(r"[a-zA-Z0-9\-_.]+")  # used with fullmatch: `$` would ac
 _ID_RE = re.compile(r"[A-Za-z0-9\-_.]+")
 _HEADER_NAME_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_SPACE_RE = re.compile(r"\s")
 MAX_TIMESTAMP = 253402300799  # 9999-12-31
 
 
@@ -120,8 +122,9 @@ def _to_bytes(text: str) -> bytes:
         return text.encode("utf-8", "surrogatepass")
 
 
+@lru_cache(maxsize=1024)
 def validate_url(url: str, *, what: str = "URL") -> str:
-    """An absolute http(s) URL with a host."""
+    """An absolute http(s) URL with a host (cached: a batch repeats the same few destinations)."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
@@ -129,7 +132,7 @@ def validate_url(url: str, *, what: str = "URL") -> str:
         raise InputError(f"invalid {what} {url!r}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InputError(f"invalid {what} {url!r}: it must start with http:// or https:// and name a host")
-    if any(c.isspace() for c in url):
+    if _SPACE_RE.search(url):
         raise InputError(f"invalid {what} {url!r}: it must not contain whitespace")
     if _CONTROL_RE.search(url) or not url.isprintable():
         raise InputError(f"invalid {what} {url!r}: it must not contain control characters")
