@@ -25,26 +25,38 @@ def _object(data: Any, what: str) -> dict[str, Any]:
     return data
 
 
-class V2:
+class _Schedules:
+    """What both dialects share: list, get and delete under `/{version}/schedules`, and create by POST."""
+
+    version = ""
+    create_path = ""  # where a schedule is created: v2 `/v2/schedules/`, v1 publishes with Upstash-Cron
+
     def __init__(self, t: Transport) -> None:
         self.t = t
 
     def list(self) -> list[dict[str, Any]]:
-        return _listing(self.t.json("GET", "/v2/schedules"), "/v2/schedules")
+        path = f"/{self.version}/schedules"
+        return _listing(self.t.json("GET", path), path)
 
     def get(self, schedule_id: str) -> dict[str, Any]:
-        return _object(self.t.json("GET", f"/v2/schedules/{schedule_id}"), f"schedule {schedule_id}")
+        return _object(self.t.json("GET", f"/{self.version}/schedules/{schedule_id}"), f"schedule {schedule_id}")
 
     def create(
         self, destination: str, body: bytes | None, headers: Mapping[str, str], *, idempotent: bool = False
     ) -> dict[str, Any]:
-        """`{scheduleId}`; `Upstash-Schedule-Id` in the headers creates or overwrites that id."""
+        """`{scheduleId}`. v2: `Upstash-Schedule-Id` in the headers creates or overwrites that id. v1 creates
+        schedules by publishing with `Upstash-Cron`."""
         return self.t.json(
-            "POST", f"/v2/schedules/{destination}", content=body or b"", headers=headers, idempotent=idempotent
+            "POST", f"{self.create_path}{destination}", content=body or b"", headers=headers, idempotent=idempotent
         )
 
     def delete(self, schedule_id: str) -> Any:
-        return self.t.json("DELETE", f"/v2/schedules/{schedule_id}", idempotent=True)
+        return self.t.json("DELETE", f"/{self.version}/schedules/{schedule_id}", idempotent=True)
+
+
+class V2(_Schedules):
+    version = "v2"
+    create_path = "/v2/schedules/"
 
     def pause(self, schedule_id: str) -> Any:
         return self.t.json("PATCH", f"/v2/schedules/{schedule_id}/pause", idempotent=True)
@@ -53,26 +65,9 @@ class V2:
         return self.t.json("PATCH", f"/v2/schedules/{schedule_id}/resume", idempotent=True)
 
 
-class V1:
-    def __init__(self, t: Transport) -> None:
-        self.t = t
-
-    def list(self) -> list[dict[str, Any]]:
-        return _listing(self.t.json("GET", "/v1/schedules"), "/v1/schedules")
-
-    def get(self, schedule_id: str) -> dict[str, Any]:
-        return _object(self.t.json("GET", f"/v1/schedules/{schedule_id}"), f"schedule {schedule_id}")
-
-    def create(
-        self, destination: str, body: bytes | None, headers: Mapping[str, str], *, idempotent: bool = False
-    ) -> dict[str, Any]:
-        """v1 creates schedules by publishing with `Upstash-Cron`; the answer is `{scheduleId}`."""
-        return self.t.json(
-            "POST", f"/v1/publish/{destination}", content=body or b"", headers=headers, idempotent=idempotent
-        )
-
-    def delete(self, schedule_id: str) -> Any:
-        return self.t.json("DELETE", f"/v1/schedules/{schedule_id}", idempotent=True)
+class V1(_Schedules):
+    version = "v1"
+    create_path = "/v1/publish/"
 
     def pause(self, schedule_id: str) -> Any:
         raise Unsupported("the v1 API cannot pause schedules; use --api v2, or delete the schedule and create it again")
