@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from typing import Any
 
 import typer
@@ -32,9 +35,40 @@ DLQ_IDS = typer.Argument(None, help="DLQ ids (dlqId, not the message id).", show
 BULK = typer.Option(False, "--all", help="Every DLQ entry (narrowed by the filters).")
 YES = typer.Option(False, "--yes", "-y", help="Do not ask (required without a terminal).")
 
+# The filters list, retry and delete all take, in option order: (parameter, option, type, keyword of L.filters).
+FILTERS = (
+    ("endpoint", L.URL, list[str], "url"),
+    ("topic", L.TOPIC, list[str], "topic"),
+    ("schedule_id", L.SCHEDULE_ID, list[str], "schedule_id"),
+    ("queue", L.QUEUE, list[str], "queue"),
+    ("message_id", L.MESSAGE_ID, list[str], "message_id"),
+    ("status", STATUS, list[int], "response_status"),
+    ("label", L.LABEL, list[str], "label"),
+    ("from_", L.FROM, str, "from_"),
+    ("to", L.TO, str, "to"),
+)
+FILTERED: Any = object()  # the default of the parameter that `with_filters` replaces by the FILTERS options
 
-def _filters(**kwargs: Any) -> list[tuple[str, Any]]:
-    return L.filters(**kwargs)
+
+def with_filters(command: Callable[..., None]) -> Callable[..., None]:
+    """Put the FILTERS options where `command` has its `filters=FILTERED` parameter, which receives their values as
+    a dict of `L.filters` keywords (validate them with `L.filters(**filters)`)."""
+    sig = inspect.signature(command, eval_str=True)
+    target = next(p.name for p in sig.parameters.values() if p.default is FILTERED)
+    params: list[inspect.Parameter] = []
+    for p in sig.parameters.values():
+        if p.name == target:
+            params += [inspect.Parameter(name, p.kind, default=opt, annotation=tp) for name, opt, tp, _ in FILTERS]
+        else:
+            params.append(p)
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> None:
+        values = {key: kwargs.pop(name) for name, _, _, key in FILTERS}
+        command(**kwargs, **{target: values})
+
+    wrapper.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    return wrapper
 
 
 def _bulk_target(s: Any, ids: list[str], all_: bool, pairs: list[tuple[str, Any]], verb: str) -> None:
@@ -51,20 +85,8 @@ def _bulk_target(s: Any, ids: list[str], all_: bool, pairs: list[tuple[str, Any]
 
 
 @app.command("list")
-def list_(
-    ctx: typer.Context,
-    endpoint: list[str] = L.URL,
-    topic: list[str] = L.TOPIC,
-    schedule_id: list[str] = L.SCHEDULE_ID,
-    queue: list[str] = L.QUEUE,
-    message_id: list[str] = L.MESSAGE_ID,
-    status: list[int] = STATUS,
-    label: list[str] = L.LABEL,
-    from_: str = L.FROM,
-    to: str = L.TO,
-    limit: int = L.LIMIT,
-    all_: bool = L.ALL,
-) -> None:
+@with_filters
+def list_(ctx: typer.Context, filters: dict[str, Any] = FILTERED, limit: int = L.LIMIT, all_: bool = L.ALL) -> None:
     """List dead-letter messages, newest first (GET /v2/dlq, string cursor).
 
     \b
@@ -73,17 +95,7 @@ def list_(
       qstash dlq list --all --json
     """
     s = settings_from(ctx)
-    pairs = _filters(
-        url=endpoint,
-        topic=topic,
-        schedule_id=schedule_id,
-        queue=queue,
-        message_id=message_id,
-        response_status=status,
-        label=label,
-        from_=from_,
-        to=to,
-    )
+    pairs = L.filters(**filters)
     items = s.client().dlq.listing(pairs, limit=limit, follow=all_)
     s.out.rows(items, DLQ_COLUMNS, id_key="dlqId")
 
@@ -102,19 +114,12 @@ def get(ctx: typer.Context, dlq_id: str = typer.Argument(..., help="DLQ id.")) -
 
 
 @app.command("retry")
+@with_filters
 def retry(
     ctx: typer.Context,
     dlq_ids: list[str] = DLQ_IDS,
     all_: bool = BULK,
-    endpoint: list[str] = L.URL,
-    topic: list[str] = L.TOPIC,
-    schedule_id: list[str] = L.SCHEDULE_ID,
-    queue: list[str] = L.QUEUE,
-    message_id: list[str] = L.MESSAGE_ID,
-    status: list[int] = STATUS,
-    label: list[str] = L.LABEL,
-    from_: str = L.FROM,
-    to: str = L.TO,
+    filters: dict[str, Any] = FILTERED,
     yes: bool = YES,
 ) -> None:
     """Publish dead-letter messages again (they leave the DLQ); prints each new message id.
@@ -129,17 +134,7 @@ def retry(
     """
     s = settings_from(ctx)
     ids = [validate_id(i, what="DLQ id") for i in dlq_ids or []]
-    pairs = _filters(
-        url=endpoint,
-        topic=topic,
-        schedule_id=schedule_id,
-        queue=queue,
-        message_id=message_id,
-        response_status=status,
-        label=label,
-        from_=from_,
-        to=to,
-    )
+    pairs = L.filters(**filters)
     _bulk_target(s, ids, all_, pairs, "retry")
     dlq = s.client().dlq
     if ids:
@@ -152,19 +147,12 @@ def retry(
 
 
 @app.command("delete")
+@with_filters
 def delete(
     ctx: typer.Context,
     dlq_ids: list[str] = DLQ_IDS,
     all_: bool = BULK,
-    endpoint: list[str] = L.URL,
-    topic: list[str] = L.TOPIC,
-    schedule_id: list[str] = L.SCHEDULE_ID,
-    queue: list[str] = L.QUEUE,
-    message_id: list[str] = L.MESSAGE_ID,
-    status: list[int] = STATUS,
-    label: list[str] = L.LABEL,
-    from_: str = L.FROM,
-    to: str = L.TO,
+    filters: dict[str, Any] = FILTERED,
     yes: bool = YES,
 ) -> None:
     """Delete dead-letter messages for good; prints the number deleted (-q: just the number).
@@ -180,17 +168,7 @@ def delete(
     """
     s = settings_from(ctx)
     ids = [validate_id(i, what="DLQ id") for i in dlq_ids or []]
-    pairs = _filters(
-        url=endpoint,
-        topic=topic,
-        schedule_id=schedule_id,
-        queue=queue,
-        message_id=message_id,
-        response_status=status,
-        label=label,
-        from_=from_,
-        to=to,
-    )
+    pairs = L.filters(**filters)
     _bulk_target(s, ids, all_, pairs, "delete")
     dlq = s.client().dlq
     if ids:
