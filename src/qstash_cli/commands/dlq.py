@@ -71,8 +71,13 @@ def with_filters(command: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
-def _bulk_target(s: Any, ids: list[str], all_: bool, pairs: list[tuple[str, Any]], verb: str) -> None:
-    """Ids, or --all with optional filters: never both, never neither (nothing happens in bulk by accident)."""
+def _bulk_target(
+    s: Any, dlq_ids: list[str] | None, all_: bool, filters: dict[str, Any], verb: str
+) -> tuple[list[str], list[tuple[str, Any]]]:
+    """The validated (ids, filter pairs): ids, or --all with optional filters; never both, never neither (nothing
+    happens in bulk by accident)."""
+    ids = [validate_id(i, what="DLQ id") for i in dlq_ids or []]
+    pairs = L.filters(**filters)
     if s.api == "v1":
         s.client().dlq.get  # noqa: B018 - raises Unsupported before anything is sent
     if ids and (all_ or pairs):
@@ -82,6 +87,7 @@ def _bulk_target(s: Any, ids: list[str], all_: bool, pairs: list[tuple[str, Any]
             f"no DLQ ids given; to {verb} in bulk add --all" + (" (the filters narrow it)" if pairs else ""),
             hint=f"`qstash dlq {verb} --all --endpoint URL`, or see the ids with `qstash dlq list`",
         )
+    return ids, pairs
 
 
 @app.command("list")
@@ -133,9 +139,7 @@ def retry(
       qstash dlq retry --all --endpoint https://example.com/hook --yes
     """
     s = settings_from(ctx)
-    ids = [validate_id(i, what="DLQ id") for i in dlq_ids or []]
-    pairs = L.filters(**filters)
-    _bulk_target(s, ids, all_, pairs, "retry")
+    ids, pairs = _bulk_target(s, dlq_ids, all_, filters, "retry")
     dlq = s.client().dlq
     if ids:
         items = dlq.retry(ids)
@@ -167,9 +171,7 @@ def delete(
       qstash dlq delete --all --from 7d --to 1d
     """
     s = settings_from(ctx)
-    ids = [validate_id(i, what="DLQ id") for i in dlq_ids or []]
-    pairs = L.filters(**filters)
-    _bulk_target(s, ids, all_, pairs, "delete")
+    ids, pairs = _bulk_target(s, dlq_ids, all_, filters, "delete")
     dlq = s.client().dlq
     if ids:
         s.out.confirm(f"delete DLQ entr{'y' if len(ids) == 1 else 'ies'} {', '.join(ids)}", yes=yes)
