@@ -6,8 +6,9 @@ from typing import Any
 
 import typer
 
+from qstash_cli.commands.topics import YES, deleted, first, unpaged_options
 from qstash_cli.inputs import validate_id, validate_topic_name, validate_url
-from qstash_cli.output import JSON, Column
+from qstash_cli.output import Column
 from qstash_cli.settings import Settings, settings_from
 
 app = typer.Typer(
@@ -19,6 +20,7 @@ KEY_HELP = "v1: the endpoint id (ept_…). v2: the URL group (topic) name; pick 
 NAME_HELP = "v2: the endpoint's name within the group."
 URL_HELP = "v2: the endpoint's URL within the group."
 ENDPOINT_OPT = ("--endpoint", "-e")
+LIMIT, ALL = unpaged_options("endpoint")
 
 
 def columns(api: str) -> list[Column]:
@@ -54,8 +56,8 @@ def _show(s: Settings, data: dict[str, Any]) -> None:
 def list_(
     ctx: typer.Context,
     topic: str | None = typer.Option(None, "--topic", help="Only this topic's endpoints (v1: id or name)."),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="Show at most N endpoints."),
-    all_: bool = typer.Option(False, "--all", help="Show every endpoint (the list is not paginated; the default)."),
+    limit: int | None = LIMIT,
+    all_: bool = ALL,
 ) -> None:
     """List endpoints. v2: the endpoints of every URL group (columns topic, name, url).
 
@@ -64,12 +66,9 @@ def list_(
       qstash endpoints list --topic orders
       qstash --api v1 endpoints list
     """
-    from qstash_cli.api.pages import iterate
-
     s = settings_from(ctx)
     items = s.client().endpoints.list(validate_topic_name(topic, what="topic") if topic is not None else None)
-    rows = iterate(lambda _cursor: (items, None), limit=None if all_ else limit)
-    s.out.rows(rows, columns(s.api), id_key=id_key(s.api))
+    s.out.rows(first(items, limit, all_), columns(s.api), id_key=id_key(s.api))
 
 
 @app.command("create")
@@ -150,7 +149,7 @@ def delete(
     id_or_topic: str = typer.Argument(..., help=KEY_HELP),
     name: str | None = typer.Option(None, "--name", help=NAME_HELP),
     endpoint: str | None = typer.Option(None, *ENDPOINT_OPT, metavar="URL", help=URL_HELP),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (required without a terminal)."),
+    yes: bool = YES,
 ) -> None:
     """Delete an endpoint. v1: by id. v2: by URL group plus --name or --endpoint (removing a group's last endpoint
     deletes the group).
@@ -168,10 +167,7 @@ def delete(
 
     check_selector(s.api, sel["name"], sel["url"])  # before asking
     s.out.confirm(f"delete {what}", yes=yes)
-    reply = s.client().endpoints.delete(key, **sel)
-    if s.out.mode == JSON and reply is not None:
-        s.out.json(reply)
-    s.out.info(f"Deleted {what}")
+    deleted(s, s.client().endpoints.delete(key, **sel), what)
 
 
 def register(root: typer.Typer) -> None:

@@ -1,7 +1,9 @@
-"""`qstash topics`: v1 topics (ids `tpc_…`) or v2 URL groups (keyed by name)."""
+"""`qstash topics`: v1 topics (ids `tpc_…`) or v2 URL groups (keyed by name). Also the one-piece listing, --yes and
+delete output that `endpoints` shares."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,7 +11,7 @@ import typer
 
 from qstash_cli.inputs import validate_topic_name, validate_url
 from qstash_cli.output import JSON, Column
-from qstash_cli.settings import settings_from
+from qstash_cli.settings import Settings, settings_from
 
 app = typer.Typer(
     help="Manage topics (v1) / URL groups (v2): a name that fans a message out to its endpoints.",
@@ -17,6 +19,33 @@ app = typer.Typer(
 )
 
 
+# -- shared with `endpoints` ---------------------------------------------------------------------------------------
+YES = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (required without a terminal).")
+
+
+def unpaged_options(noun: str) -> tuple[Any, Any]:
+    """`--limit N` and `--all` for a listing the API returns in one piece (`--all` is the default)."""
+    return (
+        typer.Option(None, "--limit", min=1, help=f"Show at most N {noun}s."),
+        typer.Option(False, "--all", help=f"Show every {noun} (the list is not paginated; the default)."),
+    )
+
+
+def first(items: list[dict[str, Any]], limit: int | None, all_: bool) -> Iterator[dict[str, Any]]:
+    """The rows of a one-piece listing: the first `limit` of them, or all with --all (or without --limit)."""
+    from qstash_cli.api.pages import iterate
+
+    return iterate(lambda _cursor: (items, None), limit=None if all_ else limit)
+
+
+def deleted(s: Settings, reply: Any, what: str) -> None:
+    """After a delete: the API's answer with --json (when it sent one), and `Deleted WHAT` on stderr."""
+    if s.out.mode == JSON and reply is not None:
+        s.out.json(reply)
+    s.out.info(f"Deleted {what}")
+
+
+# -- topics ----------------------------------------------------------------------------------------------------------
 def _topic_id(row: dict[str, Any]) -> Any:
     return row.get("topicId") or row.get("id")
 
@@ -70,11 +99,18 @@ def id_key(api: str) -> str:
     return "topicId" if api == "v1" else "name"
 
 
+def _show(s: Settings, data: dict[str, Any]) -> None:
+    s.out.record(data, id_key=id_key(s.api), fields=record_fields(s.api))
+
+
+LIMIT, ALL = unpaged_options("topic")
+
+
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    limit: int | None = typer.Option(None, "--limit", min=1, help="Show at most N topics."),
-    all_: bool = typer.Option(False, "--all", help="Show every topic (the list is not paginated; the default)."),
+    limit: int | None = LIMIT,
+    all_: bool = ALL,
 ) -> None:
     """List topics (v1) / URL groups (v2) with their endpoint counts.
 
@@ -83,12 +119,8 @@ def list_(
       qstash topics list
       qstash --api v1 topics list -q
     """
-    from qstash_cli.api.pages import iterate
-
     s = settings_from(ctx)
-    items = s.client().topics.list()
-    rows = iterate(lambda _cursor: (items, None), limit=None if all_ else limit)
-    s.out.rows(rows, list_columns(s.api), id_key=id_key(s.api))
+    s.out.rows(first(s.client().topics.list(), limit, all_), list_columns(s.api), id_key=id_key(s.api))
 
 
 @app.command("get")
@@ -104,8 +136,7 @@ def get(
       qstash --api v1 topics get tpc_123
     """
     s = settings_from(ctx)
-    data = s.client().topics.get(validate_topic_name(topic, what="topic"))
-    s.out.record(data, id_key=id_key(s.api), fields=record_fields(s.api))
+    _show(s, s.client().topics.get(validate_topic_name(topic, what="topic")))
 
 
 @app.command("create")
@@ -129,8 +160,7 @@ def create(
     s = settings_from(ctx)
     name = validate_topic_name(name)
     urls = [validate_url(u, what="endpoint URL") for u in endpoint]
-    data = s.client().topics.create(name, urls)
-    s.out.record(data, id_key=id_key(s.api), fields=record_fields(s.api))
+    _show(s, s.client().topics.create(name, urls))
 
 
 @app.command("update")
@@ -148,15 +178,14 @@ def update(
     s = settings_from(ctx)
     topic = validate_topic_name(topic, what="topic id")
     name = validate_topic_name(name)
-    data = s.client().topics.rename(topic, name)
-    s.out.record(data, id_key=id_key(s.api), fields=record_fields(s.api))
+    _show(s, s.client().topics.rename(topic, name))
 
 
 @app.command("delete")
 def delete(
     ctx: typer.Context,
     topic: str = typer.Argument(..., help="v2: the URL group name. v1: the topic id (tpc_…) or name."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (required without a terminal)."),
+    yes: bool = YES,
 ) -> None:
     """Delete a topic / URL group and all its endpoints.
 
@@ -168,10 +197,7 @@ def delete(
     topic = validate_topic_name(topic, what="topic")
     kind = "URL group" if s.api == "v2" else "topic"
     s.out.confirm(f"delete {kind} {topic} and all its endpoints", yes=yes)
-    reply = s.client().topics.delete(topic)
-    if s.out.mode == JSON and reply is not None:
-        s.out.json(reply)
-    s.out.info(f"Deleted {kind} {topic}")
+    deleted(s, s.client().topics.delete(topic), f"{kind} {topic}")
 
 
 def register(root: typer.Typer) -> None:
