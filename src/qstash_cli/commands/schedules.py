@@ -14,6 +14,8 @@ from qstash_cli.settings import Settings, settings_from
 
 app = typer.Typer(help="Manage schedules (cron-triggered messages).", no_args_is_help=True)
 
+SCHEDULE_ID = typer.Argument(..., metavar="SCHEDULE_ID", help="Schedule id.")
+
 
 def destination_of(row: dict[str, Any]) -> Any:
     """v2 `destination` is a string; v1 nests it as {type, url, topic: {name}}."""
@@ -87,7 +89,7 @@ def list_(
 
 
 @app.command("get")
-def get(ctx: typer.Context, schedule_id: str = typer.Argument(..., metavar="SCHEDULE_ID", help="Schedule id.")) -> None:
+def get(ctx: typer.Context, schedule_id: str = SCHEDULE_ID) -> None:
     """Show one schedule.
 
     \b
@@ -167,7 +169,7 @@ def create(
 @app.command("delete")
 def delete(
     ctx: typer.Context,
-    schedule_id: str = typer.Argument(..., metavar="SCHEDULE_ID", help="Schedule id."),
+    schedule_id: str = SCHEDULE_ID,
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
     """Delete a schedule (asks first; --yes is required without a terminal).
@@ -185,9 +187,7 @@ def delete(
 
 
 @app.command("pause")
-def pause(
-    ctx: typer.Context, schedule_id: str = typer.Argument(..., metavar="SCHEDULE_ID", help="Schedule id.")
-) -> None:
+def pause(ctx: typer.Context, schedule_id: str = SCHEDULE_ID) -> None:
     """Pause a schedule: it keeps its fire times but delivers nothing until resumed (v2).
 
     \b
@@ -198,9 +198,7 @@ def pause(
 
 
 @app.command("resume")
-def resume(
-    ctx: typer.Context, schedule_id: str = typer.Argument(..., metavar="SCHEDULE_ID", help="Schedule id.")
-) -> None:
+def resume(ctx: typer.Context, schedule_id: str = SCHEDULE_ID) -> None:
     """Resume a paused schedule (v2).
 
     \b
