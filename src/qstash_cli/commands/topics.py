@@ -19,7 +19,7 @@ app = typer.Typer(
 )
 
 
-# -- shared with `endpoints` ---------------------------------------------------------------------------------------
+# -- shared with `endpoints` -------------------------------------------------------------------------------------
 YES = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (required without a terminal).")
 
 
@@ -45,7 +45,7 @@ def deleted(s: Settings, reply: Any, what: str) -> None:
     s.out.info(f"Deleted {what}")
 
 
-# -- topics ----------------------------------------------------------------------------------------------------------
+# -- topics ------------------------------------------------------------------------------------------------------
 def _topic_id(row: dict[str, Any]) -> Any:
     return row.get("topicId") or row.get("id")
 
