@@ -49,6 +49,12 @@ V2_FIELDS = [
 ]
 
 
+def _task(api: str, task_id: str, endpoint: str | None) -> tuple[str, str | None]:
+    """The validated task id (v2: message id) and --endpoint URL (or None)."""
+    task_id = validate_id(task_id, what="task id" if api == "v1" else "message id")
+    return task_id, validate_url(endpoint, what="--endpoint URL") if endpoint else None
+
+
 @app.command("get")
 def get(ctx: typer.Context, task_id: str = TASK_ID, endpoint: str = TASK_URL) -> None:
     """Show one task: its state, retries and last error.
@@ -64,8 +70,7 @@ def get(ctx: typer.Context, task_id: str = TASK_ID, endpoint: str = TASK_URL) ->
       qstash tasks get msg_123 --endpoint https://a.example.com/hook
     """
     s = settings_from(ctx)
-    task_id = validate_id(task_id, what="task id" if s.api == "v1" else "message id")
-    url = validate_url(endpoint, what="--endpoint URL") if endpoint else None
+    task_id, url = _task(s.api, task_id, endpoint)
     data = s.client().tasks.get(task_id, url=url)
     s.out.record(
         data, id_key="taskId" if s.api == "v1" else "messageId", fields=V1_FIELDS if s.api == "v1" else V2_FIELDS
@@ -87,8 +92,7 @@ def logs(
       qstash tasks logs msg_123 --all --json
     """
     s = settings_from(ctx)
-    task_id = validate_id(task_id, what="task id" if s.api == "v1" else "message id")
-    url = validate_url(endpoint, what="--endpoint URL") if endpoint else None
+    task_id, url = _task(s.api, task_id, endpoint)
     items = s.client().tasks.logs(task_id, url=url, limit=limit, follow=all_)
     s.out.rows(items, L.V1_LOG_COLUMNS if s.api == "v1" else L.EVENT_COLUMNS, id_key="messageId")
 
