@@ -67,7 +67,7 @@ def _caller_ip(request: Request) -> str:
 def destination_of(request: Request, prefix_parts: int) -> str:
     """The raw destination after `/vN/<op>/[<queue>/]`, with a percent-encoded URL decoded and the caller's own
     query string (minus `qstash_token` and `upstash-*`) kept on URL destinations."""
-    raw = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
+    raw = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")  # url: only if needed
     parts = raw.split("/", prefix_parts)
     dest = parts[prefix_parts] if len(parts) > prefix_parts else ""
     if dest.lower().startswith(("http%3a", "https%3a")):
