@@ -104,11 +104,11 @@ def read_body(spec: str | None, *, stdin: object = None) -> bytes | None:
         try:
             return path.read_bytes()
         except FileNotFoundError:
-            raise InputError(f"body file not found: {path}") from None
+            raise InputError(f"body file not found: {_shown(path)}") from None
         except IsADirectoryError:
-            raise InputError(f"body file is a directory: {path}") from None
+            raise InputError(f"body file is a directory: {_shown(path)}") from None
         except OSError as exc:
-            raise InputError(f"cannot read body file {path}: {exc.strerror}") from None
+            raise InputError(f"cannot read body file {_shown(path)}: {exc.strerror}") from None
         except ValueError:  # e.g. an embedded NUL byte in the name
             raise InputError(f"invalid body file name {spec[1:]!r}") from None
     return _to_bytes(spec)
@@ -259,3 +259,9 @@ def parse_time_ms(text: str, *, what: str = "time", now_ms: int | None = None) -
         return int(dt.timestamp() * 1000)
     except (OverflowError, ValueError, OSError):
         raise InputError(f"invalid {what} {text!r}: the time is out of range") from None
+
+
+def _shown(path: Path) -> str:
+    """A path as typed, or quoted when it holds characters that would break the one-line error."""
+    text = str(path)
+    return text if text.isprintable() else repr(text)

@@ -30,7 +30,15 @@ def test_retries_with_scaled_backoff_then_delivered(dev_server, sink):
         assert 0.005 < gap1 < 1.0 and 0.12 < gap2 < 1.5 and gap2 > gap1
         wait_until(lambda: "DELIVERED" in states(c, mid))
         assert states(c, mid) == [
-            "CREATED", "ACTIVE", "ERROR", "RETRY", "ACTIVE", "ERROR", "RETRY", "ACTIVE", "DELIVERED"
+            "CREATED",
+            "ACTIVE",
+            "ERROR",
+            "RETRY",
+            "ACTIVE",
+            "ERROR",
+            "RETRY",
+            "ACTIVE",
+            "DELIVERED",
         ]
         assert dlq_entries(c) == []
     time.sleep(0.3)
@@ -41,9 +49,16 @@ def test_exhausted_retries_go_to_dlq_with_callbacks(dev_server, sink):
     sink.respond(status=503, path="/fail", body="down")
     with dev_server.client() as c:
         r = _publish(
-            c, f"{sink.url}/fail", b"payload",
-            **{"Upstash-Retries": "1", "Upstash-Callback": f"{sink.url}/cb", "Upstash-Failure-Callback":
-               f"{sink.url}/fcb", "Upstash-Forward-X-A": "1", "Content-Type": "text/plain"},
+            c,
+            f"{sink.url}/fail",
+            b"payload",
+            **{
+                "Upstash-Retries": "1",
+                "Upstash-Callback": f"{sink.url}/cb",
+                "Upstash-Failure-Callback": f"{sink.url}/fcb",
+                "Upstash-Forward-X-A": "1",
+                "Content-Type": "text/plain",
+            },
         )
         mid = r.json()["messageId"]
         assert len(sink.wait_for(2, path="/fail")) == 2
@@ -215,8 +230,9 @@ def test_queue_parallelism_one_delivers_in_order_one_at_a_time(dev_server, sink)
     sink.respond(path="/q", delay=0.3)
     with dev_server.client() as c:
         assert c.post("/v2/queues", json={"queueName": "serial", "parallelism": 1}).status_code == 200
-        ids = [c.post(f"/v2/enqueue/serial/{sink.url}/q", content=str(i).encode()).json()["messageId"]
-               for i in range(3)]
+        ids = [
+            c.post(f"/v2/enqueue/serial/{sink.url}/q", content=str(i).encode()).json()["messageId"] for i in range(3)
+        ]
         reqs = sink.wait_for(3, timeout=10)
     assert [r.header("upstash-message-id") for r in reqs] == ids
     assert all(b.time - a.time >= 0.28 for a, b in zip(reqs, reqs[1:], strict=False))

@@ -50,8 +50,9 @@ def test_sigkill_under_publishing_load_loses_nothing(dev_server_factory, sink):
             while not stop.is_set():
                 delay = "1s" if i % 3 == 0 else "0s"
                 try:
-                    r = c.post(f"/v2/publish/{sink.url}/load", content=f"{n}-{i}".encode(),
-                               headers={"Upstash-Delay": delay})
+                    r = c.post(
+                        f"/v2/publish/{sink.url}/load", content=f"{n}-{i}".encode(), headers={"Upstash-Delay": delay}
+                    )
                 except httpx.HTTPError:
                     return  # the server died mid-request: not accepted
                 if r.status_code == 200:
@@ -84,11 +85,17 @@ def test_cron_fires_on_the_minute_after_sigkill_and_pause_skips(dev_server, sink
     if 60 - time.time() % 60 < 6:  # keep the restart away from the minute boundary
         time.sleep(60 - time.time() % 60 + 0.5)
     with dev_server.client() as c:
-        r = c.post(f"/v2/schedules/{sink.url}/cron", content=b"tick",
-                   headers={"Upstash-Cron": "* * * * *", "Upstash-Schedule-Id": "every-minute"})
+        r = c.post(
+            f"/v2/schedules/{sink.url}/cron",
+            content=b"tick",
+            headers={"Upstash-Cron": "* * * * *", "Upstash-Schedule-Id": "every-minute"},
+        )
         assert r.json() == {"scheduleId": "every-minute"}
-        c.post(f"/v2/schedules/{sink.url}/paused", content=b"no",
-               headers={"Upstash-Cron": "CRON_TZ=America/New_York * * * * *", "Upstash-Schedule-Id": "paused"})
+        c.post(
+            f"/v2/schedules/{sink.url}/paused",
+            content=b"no",
+            headers={"Upstash-Cron": "CRON_TZ=America/New_York * * * * *", "Upstash-Schedule-Id": "paused"},
+        )
         assert c.patch("/v2/schedules/paused/pause").status_code == 200
         next_time = c.get("/v2/schedules/every-minute").json()["nextScheduleTime"]
         assert next_time % 60000 == 0 and 0 < next_time - time.time() * 1000 <= 60000

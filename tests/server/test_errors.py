@@ -69,8 +69,12 @@ def test_custom_token(dev_server_factory):
         ("POST", "/v2/schedules/http://x.test", {}, 400),
         ("POST", "/v2/schedules/http://x.test", {"headers": {"Upstash-Cron": "* * *"}}, 400),
         ("POST", "/v2/schedules/http://x.test", {"headers": {"Upstash-Cron": "CRON_TZ=Mars/Base * * * * *"}}, 400),
-        ("POST", "/v2/schedules/http://x.test",
-         {"headers": {"Upstash-Cron": "* * * * *", "Upstash-Schedule-Id": "../etc"}}, 400),
+        (
+            "POST",
+            "/v2/schedules/http://x.test",
+            {"headers": {"Upstash-Cron": "* * * * *", "Upstash-Schedule-Id": "../etc"}},
+            400,
+        ),
         ("GET", "/v2/messages/msg_missing", {}, 404),
         ("GET", "/v2/messages/..%2F..%2Fetc%2Fpasswd", {}, 404),
         ("GET", "/v1/tasks/%00", {}, 404),
@@ -103,8 +107,9 @@ def test_limits_of_the_free_plan(dev_server_factory):
         _err(c.post("/v2/publish/http://x.test", headers={"Upstash-Retries": "4"}), 412)
         _err(c.post("/v2/publish/http://x.test", headers={"Upstash-Delay": "8d"}), 412)
         for i in range(10):
-            r = c.post("/v2/schedules/http://x.test", headers={"Upstash-Cron": "0 0 1 1 *", "Upstash-Schedule-Id":
-                                                                f"s{i}"})
+            r = c.post(
+                "/v2/schedules/http://x.test", headers={"Upstash-Cron": "0 0 1 1 *", "Upstash-Schedule-Id": f"s{i}"}
+            )
             assert r.status_code == 200
         _err(c.post("/v2/schedules/http://x.test", headers={"Upstash-Cron": "0 0 1 1 *"}), 412)
         for i in range(10):
@@ -129,18 +134,43 @@ def test_huge_and_broken_requests_do_not_stop_the_server(dev_server):
 _segments = st.text(alphabet=st.characters(codec="ascii", exclude_characters="/?#"), max_size=12)
 
 
-@settings(max_examples=150, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
     method=st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE"]),
     prefix=st.sampled_from(["/v1/", "/v2/"]),
-    route=st.sampled_from(["publish", "topics", "endpoints", "messages", "tasks", "schedules", "keys", "queues",
-                           "dlq", "events", "logs", "batch", "enqueue", "quota", "dlq/retry"]),
+    route=st.sampled_from(
+        [
+            "publish",
+            "topics",
+            "endpoints",
+            "messages",
+            "tasks",
+            "schedules",
+            "keys",
+            "queues",
+            "dlq",
+            "events",
+            "logs",
+            "batch",
+            "enqueue",
+            "quota",
+            "dlq/retry",
+        ]
+    ),
     rest=st.lists(_segments, max_size=3),
-    body=st.one_of(st.binary(max_size=64), st.recursive(st.none() | st.booleans() | st.integers() | st.text(
-        max_size=8), lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
-                                                                                 max_size=3), max_leaves=6).map(
-        lambda v: json.dumps(v).encode())),
+    body=st.one_of(
+        st.binary(max_size=64),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+            max_leaves=6,
+        ).map(lambda v: json.dumps(v).encode()),
+    ),
 )
 def test_fuzz_routes_never_500(shared_dev_server, method, prefix, route, rest, body):
     path = prefix + "/".join([route, *[quote(s, safe="") for s in rest]])

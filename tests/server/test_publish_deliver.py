@@ -33,7 +33,9 @@ def test_publish_to_url_is_delivered_signed(dev_server, sink):
         signature=req.header("upstash-signature"), body=req.text, url=url
     )
     verdict = signing.verify(
-        req.header("upstash-signature"), req.body, [("current", dev_server.current_key), ("next", dev_server.next_key)],
+        req.header("upstash-signature"),
+        req.body,
+        [("current", dev_server.current_key), ("next", dev_server.next_key)],
         url=url,
     )
     assert verdict.valid and verdict.checks[0].ok

@@ -44,8 +44,9 @@ def test_batch_and_batch_json(qs, sink):
 
 
 def test_url_groups(qs, sink):
-    qs.url_group.upsert_endpoints(url_group="grp", endpoints=[{"url": f"{sink.url}/e1"}, {"url": f"{sink.url}/e2",
-                                                                                         "name": "two"}])
+    qs.url_group.upsert_endpoints(
+        url_group="grp", endpoints=[{"url": f"{sink.url}/e1"}, {"url": f"{sink.url}/e2", "name": "two"}]
+    )
     group = qs.url_group.get("grp")
     assert group.name == "grp" and {e.url for e in group.endpoints} == {f"{sink.url}/e1", f"{sink.url}/e2"}
     assert [g.name for g in qs.url_group.list()] == ["grp"]
@@ -67,8 +68,7 @@ def test_schedules(qs, sink):
     assert sid.startswith("scd_")
     same = qs.schedule.create(destination=f"{sink.url}/cron2", cron="0 * * * *", schedule_id="my-sched")
     assert same == "my-sched"
-    qs.schedule.create(destination=f"{sink.url}/cron3", cron="CRON_TZ=Europe/Berlin 0 9 * * *",
-                       schedule_id="my-sched")
+    qs.schedule.create(destination=f"{sink.url}/cron3", cron="CRON_TZ=Europe/Berlin 0 9 * * *", schedule_id="my-sched")
     s = qs.schedule.get("my-sched")
     assert s.cron == "CRON_TZ=Europe/Berlin 0 9 * * *" and s.destination == f"{sink.url}/cron3"
     assert s.next_schedule_time > time.time() * 1000

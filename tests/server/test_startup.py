@@ -56,8 +56,12 @@ def test_sigterm_stops_cleanly_and_non_loopback_warns():
 def test_port_in_use_is_one_line():
     proc, port = _start([sys.executable, "-m", "qstash_cli.server", "--memory"])
     try:
-        second = subprocess.run([sys.executable, "-m", "qstash_cli.server", "--memory", "--port", str(port)],
-                                capture_output=True, text=True, timeout=20)
+        second = subprocess.run(
+            [sys.executable, "-m", "qstash_cli.server", "--memory", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
         assert second.returncode == 1
         assert second.stderr.startswith(f"Error: cannot listen on 127.0.0.1:{port}")
         assert "Traceback" not in second.stderr

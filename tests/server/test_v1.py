@@ -49,9 +49,13 @@ def test_publish_to_topic_one_message_many_tasks(dev_server, sink):
             receiver.verify(signature=req.header("upstash-signature"), body="hi", url=sink.url + req.path)
         msg = c.get(f"/v1/messages/{mid}").json()
         assert msg["destinationType"] == "topic" and msg["topicId"] == t["topicId"] and msg["body"] == "hi"
-        tasks = wait_until(lambda: [
-            x for x in c.get(f"/v1/messages/{mid}/tasks").json()["tasks"] if x["state"] == "DELIVERED"
-        ] if len(c.get(f"/v1/messages/{mid}/tasks").json()["tasks"]) == 2 else None)
+        tasks = wait_until(
+            lambda: (
+                [x for x in c.get(f"/v1/messages/{mid}/tasks").json()["tasks"] if x["state"] == "DELIVERED"]
+                if len(c.get(f"/v1/messages/{mid}/tasks").json()["tasks"]) == 2
+                else None
+            )
+        )
         assert len(tasks) == 2
         task = c.get(f"/v1/tasks/{tasks[0]['taskId']}").json()
         assert task["state"] == "DELIVERED" and task["messageId"] == mid and task["maxRetry"] == 3
@@ -63,8 +67,12 @@ def test_publish_to_topic_one_message_many_tasks(dev_server, sink):
 
 def test_messages_list_get_cancel_and_cursor(dev_server, sink):
     with dev_server.client() as c:
-        ids = [c.post(f"/v1/publish/{sink.url}/m", content=str(i).encode(),
-                      headers={"Upstash-Delay": "1h"}).json()["messageId"] for i in range(105)]
+        ids = [
+            c.post(f"/v1/publish/{sink.url}/m", content=str(i).encode(), headers={"Upstash-Delay": "1h"}).json()[
+                "messageId"
+            ]
+            for i in range(105)
+        ]
         page = c.get("/v1/messages").json()
         assert 100 <= len(page["messages"]) < 105 and page["cursor"] > 0
         seen = [m["messageId"] for m in page["messages"]]

@@ -20,7 +20,9 @@ def dev(
         None, "--token", help="Token clients must send [default: the official dev server's fixed token]."
     ),
     quota: str = typer.Option(
-        "payg", "--quota", envvar="QSTASH_DEV_QUOTA",
+        "payg",
+        "--quota",
+        envvar="QSTASH_DEV_QUOTA",
         help="Plan limits to enforce: free, payg or pro (message size → 413; retries, delay, schedules, topics, "
         "queues → 412).",
     ),
@@ -30,8 +32,12 @@ def dev(
     backoff_scale: float = typer.Option(
         1.0, "--backoff-scale", help="Multiply the retry backoff min(86400, e^(2.5n)) s, e.g. 0.001 for tests."
     ),
-    sync: str = typer.Option("normal", "--sync", help="SQLite synchronous mode: normal (survives a crash of the "
-                             "server process) or full (also an OS crash; slower)."),
+    sync: str = typer.Option(
+        "normal",
+        "--sync",
+        help="SQLite synchronous mode: normal (survives a crash of the "
+        "server process) or full (also an OS crash; slower).",
+    ),
     workers: int = typer.Option(64, "--workers", help="Concurrent deliveries."),
     quiet: bool = typer.Option(False, "--quiet", help="No per-request and per-delivery lines on stderr."),
 ) -> None:
@@ -45,11 +51,20 @@ def dev(
         raise typer.BadParameter("choose normal or full", param_hint="--sync")
     from qstash_cli.server.run import Options, serve
 
-    opts = Options(port=port, host=host, data=str(data) if data else None, memory=memory, quota=quota.lower(),
-                   dedup_window=dedup_window, backoff_scale=backoff_scale, sync=sync, workers=workers, quiet=quiet)
+    opts = Options(
+        port=port,
+        host=host,
+        data=str(data) if data else None,
+        memory=memory,
+        quota=quota.lower(),
+        dedup_window=dedup_window,
+        backoff_scale=backoff_scale,
+        sync=sync,
+        workers=workers,
+        quiet=quiet,
+    )
     if token:
         opts.token = token
     code = serve(opts)
     if code:
         raise typer.Exit(code)
-

@@ -23,9 +23,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=64)
     p.add_argument("--quiet", action="store_true", help="no per-request / per-delivery lines")
     a = p.parse_args(argv)
-    opts = Options(port=a.port, host=a.host, data=a.data, memory=a.memory, quota=a.quota,
-                   dedup_window=a.dedup_window, backoff_scale=a.backoff_scale, sync=a.sync, workers=a.workers,
-                   quiet=a.quiet)
+    opts = Options(
+        port=a.port,
+        host=a.host,
+        data=a.data,
+        memory=a.memory,
+        quota=a.quota,
+        dedup_window=a.dedup_window,
+        backoff_scale=a.backoff_scale,
+        sync=a.sync,
+        workers=a.workers,
+        quiet=a.quiet,
+    )
     if a.token:
         opts.token = a.token
     return serve(opts)

@@ -74,7 +74,7 @@ def destination_of(request: Request, prefix_parts: int) -> str:
         dest = unquote(dest)
     for scheme in ("http:/", "https:/"):
         if dest.startswith(scheme) and not dest.startswith(scheme + "/"):
-            dest = scheme + "/" + dest[len(scheme):]
+            dest = scheme + "/" + dest[len(scheme) :]
     if is_url(dest):
         query = request.scope.get("query_string", b"").decode("latin-1")
         kept = [
@@ -212,9 +212,7 @@ async def create_schedule(srv: Server, cfg: Any, destination: str, body: bytes, 
     meta = {**cfg.meta, "retries": cfg.max_retries}
     if cfg.queue_name:
         meta["queueName"] = cfg.queue_name
-    next_at = await srv.store.run(
-        scheduler.schedule_upsert, sid, cfg.cron, destination, meta, body, now, srv.quota
-    )
+    next_at = await srv.store.run(scheduler.schedule_upsert, sid, cfg.cron, destination, meta, body, now, srv.quota)
     srv.scheduler.watch(sid, next_at)
     return {"scheduleId": sid}
 
@@ -224,8 +222,9 @@ async def _publish_route(request: Request, api: str, prefix_parts: int, queue: s
     destination = destination_of(request, prefix_parts)
     body = await read_body(request, srv.quota.max_message_size)
     bag = header_bag(request.headers.raw, request.query_params)
-    status, payload, headers = await publish(srv, bag, body, destination, caller_ip=_caller_ip(request), api=api,
-                                             queue=queue)
+    status, payload, headers = await publish(
+        srv, bag, body, destination, caller_ip=_caller_ip(request), api=api, queue=queue
+    )
     return status, payload, headers
 
 
@@ -259,14 +258,25 @@ async def v2_batch(request: Request) -> Any:
     cache: dict[Any, Any] = {}
     prepared = []
     for item in items:
-        raw = [(str(k).encode("latin-1", "replace"), str(v).encode("latin-1", "replace"))
-               for k, v in (item.get("headers") or {}).items()]
+        raw = [
+            (str(k).encode("latin-1", "replace"), str(v).encode("latin-1", "replace"))
+            for k, v in (item.get("headers") or {}).items()
+        ]
         bag = header_bag(raw, {})
         queue = item.get("queue") or bag.get("upstash-queue-name")
-        prepared.append(await prepare(
-            srv, bag, str(item.get("body") or "").encode(), item["destination"], caller_ip=_caller_ip(request),
-            api="v2", now=now, queue=queue, cache=cache,
-        ))
+        prepared.append(
+            await prepare(
+                srv,
+                bag,
+                str(item.get("body") or "").encode(),
+                item["destination"],
+                caller_ip=_caller_ip(request),
+                api="v2",
+                now=now,
+                queue=queue,
+                cache=cache,
+            )
+        )
     return [payload for _, payload, _ in await commit(srv, prepared, now)]
 
 
@@ -299,7 +309,7 @@ async def v2_messages_cancel(request: Request) -> Any:
     params = _params(request)
     body = await read_json(request, 10 << 20, required=False)
     if body is not None and not isinstance(body, dict):
-        raise ApiError(400, "body must be a JSON object like {\"messageIds\": [...]}")
+        raise ApiError(400, 'body must be a JSON object like {"messageIds": [...]}')
     ids = (body or {}).get("messageIds")
     if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, str) for i in ids)):
         raise ApiError(400, "messageIds must be a list of strings")
@@ -589,8 +599,10 @@ async def v2_queue_upsert(request: Request) -> Any:
     name = _str_field(body, "queueName")
     parallelism = body.get("parallelism", 1)
     paused = body.get("paused")
-    if not isinstance(parallelism, int) or isinstance(parallelism, bool) or (
-        paused is not None and not isinstance(paused, bool)
+    if (
+        not isinstance(parallelism, int)
+        or isinstance(parallelism, bool)
+        or (paused is not None and not isinstance(paused, bool))
     ):
         raise ApiError(400, "parallelism must be an integer and paused a boolean")
     q = await srv.store.run(catalog.queue_upsert, name, parallelism, paused, now_ms(), srv.quota)
@@ -684,12 +696,13 @@ async def _dlq_retry_one(request: Request, dlq_id: str) -> dict[str, Any]:
             bag["upstash-" + ("failure-callback" if key == "failureCallback" else "callback")] = entry[key]
     bag["upstash-method"] = entry.get("method", "POST")
     bag["upstash-retries"] = str(min(entry.get("maxRetries", 3), srv.quota.max_retries))
-    bag.update(header_bag(
-        [(k, v) for k, v in request.headers.raw if k.lower().startswith(b"upstash-")], request.query_params
-    ))
+    bag.update(
+        header_bag([(k, v) for k, v in request.headers.raw if k.lower().startswith(b"upstash-")], request.query_params)
+    )
     body = base64.b64decode(entry["bodyBase64"]) if "bodyBase64" in entry else entry.get("body", "").encode()
-    _, payload, _ = await publish(srv, bag, body, entry["url"], caller_ip=_caller_ip(request), api="v2",
-                                  queue=entry.get("queueName"))
+    _, payload, _ = await publish(
+        srv, bag, body, entry["url"], caller_ip=_caller_ip(request), api="v2", queue=entry.get("queueName")
+    )
     await srv.store.run(queries.dlq_delete, [dlq_id])
     return payload
 
@@ -829,4 +842,3 @@ def build(lifespan: Any) -> Starlette:
     )
     app.router.redirect_slashes = False  # `/v2/messages/` is a JSON 404, not a redirect
     return app
-

@@ -56,8 +56,9 @@ def topic_create(conn: Conn, name: str, now: int, quota: Quota) -> dict[str, Any
         return _topic(conn, existing)
     if conn.execute("SELECT COUNT(*) FROM topics").fetchone()[0] >= quota.max_topics:
         raise LimitError(f"the {quota.name} plan allows at most {quota.max_topics} topics")
-    conn.execute("INSERT INTO topics (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                 (new_id("tpc"), name, now, now))
+    conn.execute(
+        "INSERT INTO topics (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)", (new_id("tpc"), name, now, now)
+    )
     return topic_require(conn, name)
 
 
@@ -99,8 +100,10 @@ def endpoint_create(conn: Conn, topic_key: str, url: str, now: int, quota: Quota
     if len(topic["endpoints"]) >= quota.max_endpoints_per_topic:
         raise LimitError(f"the {quota.name} plan allows at most {quota.max_endpoints_per_topic} endpoints per topic")
     endpoint_id = new_id("ept")
-    conn.execute("INSERT INTO endpoints (id, topic_id, url, name, created_at) VALUES (?, ?, ?, NULL, ?)",
-                 (endpoint_id, topic["id"], url, now))
+    conn.execute(
+        "INSERT INTO endpoints (id, topic_id, url, name, created_at) VALUES (?, ?, ?, NULL, ?)",
+        (endpoint_id, topic["id"], url, now),
+    )
     conn.execute("UPDATE topics SET updated_at = ? WHERE id = ?", (now, topic["id"]))
     return endpoint_get(conn, endpoint_id)
 
@@ -128,16 +131,19 @@ def group_upsert(conn: Conn, name: str, endpoints: list[dict[str, Any]], now: in
         url, ep_name = item["url"], item.get("name")
         match = next((e for e in current if e["url"] == url or (ep_name and e["name"] == ep_name)), None)
         if match is not None:
-            conn.execute("UPDATE endpoints SET url = ?, name = ? WHERE id = ?", (url, ep_name or match["name"],
-                                                                                match["id"]))
+            conn.execute(
+                "UPDATE endpoints SET url = ?, name = ? WHERE id = ?", (url, ep_name or match["name"], match["id"])
+            )
             continue
         if len(current) >= quota.max_endpoints_per_topic:
             raise LimitError(
                 f"the {quota.name} plan allows at most {quota.max_endpoints_per_topic} endpoints per url group"
             )
         endpoint_id = new_id("ept")
-        conn.execute("INSERT INTO endpoints (id, topic_id, url, name, created_at) VALUES (?, ?, ?, ?, ?)",
-                     (endpoint_id, topic["id"], url, ep_name, now))
+        conn.execute(
+            "INSERT INTO endpoints (id, topic_id, url, name, created_at) VALUES (?, ?, ?, ?, ?)",
+            (endpoint_id, topic["id"], url, ep_name, now),
+        )
         current.append({"id": endpoint_id, "url": url, "name": ep_name})
     conn.execute("UPDATE topics SET updated_at = ? WHERE id = ?", (now, topic["id"]))
 

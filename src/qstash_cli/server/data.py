@@ -146,9 +146,7 @@ def publish(
             return json.loads(row["response"]), []
     deliveries = [d for spec in specs for d in insert_message(conn, spec)]
     if dedup_key:
-        conn.execute(
-            "INSERT OR REPLACE INTO dedup VALUES (?, ?, ?)", (dedup_key, expires_at, json.dumps(response))
-        )
+        conn.execute("INSERT OR REPLACE INTO dedup VALUES (?, ?, ?)", (dedup_key, expires_at, json.dumps(response)))
     return None, deliveries
 
 
@@ -192,9 +190,12 @@ def mark_active(conn: Conn, d: Delivery, at: int) -> None:
 
 
 def _finish_message(conn: Conn, message_id: str) -> None:
-    if conn.execute(
-        f"SELECT 1 FROM tasks WHERE message_id = ? AND state IN {_PENDING_SQL} LIMIT 1", (message_id,)
-    ).fetchone() is None:
+    if (
+        conn.execute(
+            f"SELECT 1 FROM tasks WHERE message_id = ? AND state IN {_PENDING_SQL} LIMIT 1", (message_id,)
+        ).fetchone()
+        is None
+    ):
         conn.execute("UPDATE messages SET done = 1 WHERE id = ?", (message_id,))
 
 

@@ -162,7 +162,7 @@ class Engine:
         reported, not enforced)."""
         return [
             {
-                "flowControlKey": name[len(FLOW_PREFIX):],
+                "flowControlKey": name[len(FLOW_PREFIX) :],
                 "waitListSize": len(state.waiting),
                 "parallelismMax": state.parallelism,
                 "parallelismCount": state.active,

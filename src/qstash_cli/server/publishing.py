@@ -18,8 +18,20 @@ DEFAULT_RETRIES = 3
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 NAME_RE = re.compile(r"^[a-zA-Z0-9_.-]{1,200}$")
 _HOP = {
-    "host", "authorization", "content-length", "connection", "accept-encoding", "transfer-encoding", "keep-alive",
-    "user-agent", "expect", "upgrade", "te", "trailer", "proxy-authorization", "accept",
+    "host",
+    "authorization",
+    "content-length",
+    "connection",
+    "accept-encoding",
+    "transfer-encoding",
+    "keep-alive",
+    "user-agent",
+    "expect",
+    "upgrade",
+    "te",
+    "trailer",
+    "proxy-authorization",
+    "accept",
 }
 _CALLBACK_SETTINGS = ("method", "timeout", "retries", "retry-delay", "delay")
 

@@ -83,9 +83,7 @@ def v1_logs(conn: Conn, cursor: int | None, *, message_id: str | None = None, ta
 
 def v1_events(conn: Conn, cursor: str | None) -> dict[str, Any]:
     seq = _seq_cursor(cursor)
-    rows = conn.execute(
-        "SELECT * FROM logs WHERE seq < ? ORDER BY seq DESC LIMIT ?", (seq, V1_PAGE + 1)
-    ).fetchall()
+    rows = conn.execute("SELECT * FROM logs WHERE seq < ? ORDER BY seq DESC LIMIT ?", (seq, V1_PAGE + 1)).fetchall()
     more = len(rows) > V1_PAGE
     rows = rows[:V1_PAGE]
     events = [views.event_v1(r) for r in rows]
@@ -181,8 +179,7 @@ def v2_logs(conn: Conn, params: Mapping[str, Sequence[str]]) -> dict[str, Any]:
         where = f"{where + ' AND ' if where else ''}seq {'>' if earliest else '<'} ?"
         args.append(seq)
     rows = conn.execute(
-        f"SELECT * FROM logs {'WHERE ' + where if where else ''} ORDER BY seq {'ASC' if earliest else 'DESC'} "
-        f"LIMIT ?",
+        f"SELECT * FROM logs {'WHERE ' + where if where else ''} ORDER BY seq {'ASC' if earliest else 'DESC'} LIMIT ?",
         [*args, count + 1],
     ).fetchall()
     more = len(rows) > count

@@ -135,8 +135,14 @@ def serve(opts: Options) -> int:
         return 1
     keys = KeyRing(*store.call(data.get_keys, opts.current_key, opts.next_key))
     log = (lambda line: None) if opts.quiet else _say
-    engine = Engine(store, keys, backoff_scale=opts.backoff_scale, workers=opts.workers,
-                    default_timeout=float(quota.timeout), log=log)
+    engine = Engine(
+        store,
+        keys,
+        backoff_scale=opts.backoff_scale,
+        workers=opts.workers,
+        default_timeout=float(quota.timeout),
+        log=log,
+    )
     sched = Scheduler(store, engine, log=log)
     srv = Server(store, engine, sched, keys, quota, opts.token, int(opts.dedup_window * 1000))
     shown_host = f"[{opts.host}]" if ":" in opts.host else opts.host
@@ -156,8 +162,10 @@ def serve(opts: Options) -> int:
         for line in banner(opts, url, (keys.current, keys.next), where):
             _say(line)
         if not is_loopback(opts.host):
-            _say(f"Warning: listening on {opts.host}, not only on this machine: anyone who can reach it and knows "
-                 "the token can publish through it.")
+            _say(
+                f"Warning: listening on {opts.host}, not only on this machine: anyone who can reach it and knows "
+                "the token can publish through it."
+            )
         try:
             yield
         finally:

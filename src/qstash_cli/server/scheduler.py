@@ -113,8 +113,10 @@ def fire(conn: Conn, sid: str, due_at: int, now: int) -> tuple[list[Delivery], i
     else:
         topic = topic_get(conn, destination)
         if topic is None or not topic["endpoints"]:
-            conn.execute("UPDATE schedules SET next_at = ?, last_at = ?, error = ? WHERE id = ?",
-                         (next_at, now, f"url group {destination!r} not found or empty", sid))
+            conn.execute(
+                "UPDATE schedules SET next_at = ?, last_at = ?, error = ? WHERE id = ?",
+                (next_at, now, f"url group {destination!r} not found or empty", sid),
+            )
             return [], next_at
         targets = [Target(e["url"], e["id"], e.get("name")) for e in topic["endpoints"]]
     retries = int(meta.pop("retries", 3))

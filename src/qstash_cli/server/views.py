@@ -186,8 +186,9 @@ def topic_v1(t: dict[str, Any]) -> dict[str, Any]:
 
 
 def endpoint_v1(e: dict[str, Any]) -> dict[str, Any]:
-    return _clean({"endpointId": e["id"], "id": e["id"], "url": e["url"], "topicId": e["topic_id"],
-                   "name": e.get("name")})
+    return _clean(
+        {"endpointId": e["id"], "id": e["id"], "url": e["url"], "topicId": e["topic_id"], "name": e.get("name")}
+    )
 
 
 def group_v2(t: dict[str, Any]) -> dict[str, Any]:
