@@ -5,7 +5,6 @@ This package is the only place that imports httpx.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import math
 import sys
@@ -251,7 +250,9 @@ def _seconds_or_date(value: str, now: float) -> float | None:
     except ValueError:
         pass
     try:
-        return email.utils.parsedate_to_datetime(value).timestamp() - now
+        from email.utils import parsedate_to_datetime  # only for a Retry-After given as a date
+
+        return parsedate_to_datetime(value).timestamp() - now
     except (TypeError, ValueError):
         return None
 
