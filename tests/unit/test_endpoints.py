@@ -6,33 +6,13 @@ import json
 
 import pytest
 
-from tests.conftest import MOCK_TOKEN
+from tests.unit.helpers import assert_one_error, assert_sent
 
 A, B, NEW = "https://a.example.com/hook", "https://b.example.com/hook", "https://new.example.com/hook"
 EPT = {"endpointId": "ept_1", "url": A, "topicId": "tpc_1"}
 EPT2 = {"endpointId": "ept_2", "url": B, "topicId": "tpc_2"}
 GROUP = {"name": "orders", "createdAt": 1, "updatedAt": 2, "endpoints": [{"name": "billing", "url": A}, {"url": B}]}
 OTHER = {"name": "audit", "createdAt": 1, "updatedAt": 2, "endpoints": [{"url": NEW}]}
-
-
-def assert_sent(mock_api, method: str, path: str, json_body: object = None, request=None) -> None:
-    req = request or mock_api.last
-    assert (req.method, mock_api.path(req)) == (method, path)
-    assert req.headers["authorization"] == f"Bearer {MOCK_TOKEN}"
-    if json_body is None:
-        assert req.content == b"" and "content-type" not in req.headers
-    else:
-        assert req.headers["content-type"] == "application/json"
-        assert json.loads(req.content) == json_body
-
-
-def assert_one_error(r, code: int, *needles: str) -> None:
-    assert r.exit_code == code, (r.stdout, r.stderr)
-    lines = r.stderr.splitlines()
-    assert lines[0].startswith("Error: ") and sum(line.startswith("Error:") for line in lines) == 1
-    assert "Traceback" not in r.stderr and r.stdout == ""
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 V1 = ("--api", "v1", "endpoints")

@@ -5,16 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import MOCK_TOKEN
+from tests.unit.helpers import assert_sent
 
 KEYS = {"current": "sig_current", "next": "sig_next"}
 ROTATED = {"current": "sig_next", "next": "sig_new"}
-
-
-def assert_sent(mock_api, method: str, path: str) -> None:
-    req = mock_api.last
-    assert (req.method, mock_api.path(req)) == (method, path)
-    assert req.headers["authorization"] == f"Bearer {MOCK_TOKEN}"
-    assert req.content == b"" and "content-type" not in req.headers
 
 
 @pytest.mark.parametrize("api", ["v1", "v2"])

@@ -3,11 +3,9 @@ guards, and every output mode."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from tests.conftest import MOCK_TOKEN
+from tests.unit.helpers import assert_sent
 
 T0 = 1700000000000  # 2023-11-14T22:13:20Z
 V1_MSG = {
@@ -36,23 +34,8 @@ def event(mid: str, state: str, t: int, **extra: object) -> dict:
     return {"messageId": mid, "state": state, "time": t, "url": "https://a.example.com/hook", **extra}
 
 
-def body(request) -> object:
-    return json.loads(request.content) if request.content else None
-
-
 def sent(mock_api) -> list[tuple[str, str]]:
     return [(r.method, mock_api.path(r)) for r in mock_api.requests]
-
-
-def assert_sent(mock_api, method: str, path: str, json_body: object = None, request=None) -> None:
-    req = request or mock_api.last
-    assert (req.method, mock_api.path(req)) == (method, path)
-    assert req.headers["authorization"] == f"Bearer {MOCK_TOKEN}"
-    if json_body is None:
-        assert req.content == b"" and "content-type" not in req.headers
-    else:
-        assert req.headers["content-type"] == "application/json"
-        assert body(req) == json_body
 
 
 def assert_usage_error(r, mock_api, *needles: str) -> None:

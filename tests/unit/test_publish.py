@@ -9,6 +9,7 @@ import time
 import pytest
 
 from tests.conftest import MOCK_TOKEN
+from tests.unit.helpers import assert_one_error
 
 DEST = "https://example.com/hook"
 MSG = {"messageId": "msg_1", "url": DEST}
@@ -22,16 +23,6 @@ def sent(request) -> dict[str, str]:
         if text.lower().startswith("upstash-") or text.lower() == "content-type":
             out[text] = value.decode()
     return out
-
-
-def assert_one_error(r, code: int, *needles: str) -> None:
-    assert r.exit_code == code, (r.stdout, r.stderr)
-    lines = r.stderr.splitlines()
-    assert lines and lines[0].startswith("Error: "), r.stderr
-    assert sum(line.startswith("Error:") for line in lines) == 1
-    assert "Traceback" not in r.stderr and r.stdout == ""
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 def plain_text(text: str) -> str:

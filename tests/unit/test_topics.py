@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.conftest import MOCK_TOKEN
+from tests.unit.helpers import assert_one_error, assert_sent
 
 V1_TOPIC = {
     "topicId": "tpc_1",
@@ -24,30 +25,6 @@ V2_GROUP = {
     "updatedAt": 1700000060000,
     "endpoints": [{"name": "billing", "url": "https://a.example.com/hook"}, {"url": "https://b.example.com/hook"}],
 }
-
-
-def body(request) -> object:
-    return json.loads(request.content) if request.content else None
-
-
-def assert_sent(mock_api, method: str, path: str, json_body: object = None, request=None) -> None:
-    req = request or mock_api.last
-    assert (req.method, mock_api.path(req)) == (method, path)
-    assert req.headers["authorization"] == f"Bearer {MOCK_TOKEN}"
-    if json_body is None:
-        assert req.content == b"" and "content-type" not in req.headers
-    else:
-        assert req.headers["content-type"] == "application/json"
-        assert body(req) == json_body
-
-
-def assert_one_error(r, code: int, *needles: str) -> None:
-    assert r.exit_code == code, (r.stdout, r.stderr)
-    lines = r.stderr.splitlines()
-    assert lines[0].startswith("Error: ") and sum(line.startswith("Error:") for line in lines) == 1
-    assert "Traceback" not in r.stderr and r.stdout == ""
-    for needle in needles:
-        assert needle in lines[0]
 
 
 # -- list ---------------------------------------------------------------------------------------------------------
