@@ -116,3 +116,18 @@ def test_cron_publish_schedules_keys_quota_logs_events(dev_server, sink):
         assert logs[0]["messageId"] == mid and isinstance(logs[0]["time"], int)
         events = c.get("/v1/events").json()["events"]
         assert events[0]["messageId"] == mid and events[0]["state"] == "DELIVERED" and events[0]["id"]
+
+
+def test_cron_publish_is_deduplicated_before_the_schedule_is_created(dev_server, sink):
+    """Seed: 'When scheduling a message, the deduplication happens before the schedule is created.'"""
+    with dev_server.client() as c:
+        headers = {"Upstash-Cron": "0 3 * * *", "Upstash-Deduplication-Id": "nightly-1"}
+        first = c.post(f"/v1/publish/{sink.url}/nightly", content=b"n", headers=headers)
+        again = c.post(f"/v1/publish/{sink.url}/nightly", content=b"n", headers=headers)
+        other = c.post(f"/v1/publish/{sink.url}/nightly", content=b"n", headers={"Upstash-Cron": "0 3 * * *"})
+        schedules = c.get("/v1/schedules").json()
+    assert first.status_code == 200 and again.status_code == 202
+    assert again.json()["scheduleId"] == first.json()["scheduleId"] and again.json()["deduplicated"] is True
+    assert again.headers["Upstash-Deduplication-Id"] == "nightly-1"
+    ids = sorted(s["scheduleId"] for s in schedules)
+    assert ids == sorted([first.json()["scheduleId"], other.json()["scheduleId"]])

@@ -116,6 +116,7 @@ class Prepared:
     specs: list[Any]
     key: str | None
     response: Any
+    duplicate: bool = False  # an already-answered v1 cron publish whose dedup id was seen
 
 
 async def prepare(
@@ -134,8 +135,10 @@ async def prepare(
     if len(body) > srv.quota.max_message_size:
         raise ApiError(413, f"message size {len(body)} bytes exceeds the limit of {srv.quota.max_message_size}")
     cfg = parse_config(bag, quota=srv.quota, caller_ip=caller_ip, api=api, now=now)
-    if cfg.cron and api == "v1":
-        return Prepared([], None, await create_schedule(srv, cfg, destination, body, now))
+    if cfg.cron and api == "v1":  # deduplication happens before the schedule is created (seed)
+        key = dedup_key(cfg, bag, destination, body)
+        earlier, response = await create_schedule(srv, cfg, destination, body, now, key=key)
+        return Prepared([], key, earlier or response, duplicate=earlier is not None)
     targets, topic = await _targets(srv, destination, cache)
     if queue:
         check_name(queue, "queue name")
@@ -171,15 +174,16 @@ async def commit(srv: Server, items: list[Prepared], now: int) -> list[tuple[int
     results = iter(await srv.store.run(data.publish_many, todo, now + srv.dedup_window_ms, now) if todo else [])
     out = []
     for p in items:
+        dup_headers = {"Upstash-Deduplication-Id": p.key.split(":", 1)[1] if p.key else ""}
         if not p.specs:
-            out.append((200, p.response, {}))
+            answer = (202, {**p.response, "deduplicated": True}, dup_headers) if p.duplicate else (200, p.response, {})
+            out.append(answer)
             continue
         earlier, deliveries = next(results)
         if earlier is None:
             srv.engine.add(deliveries)
             out.append((200, p.response, {}))
             continue
-        dup_headers = {"Upstash-Deduplication-Id": p.key.split(":", 1)[1] if p.key else ""}
         if isinstance(earlier, list):
             out.append((202, [{**item, "deduplicated": True} for item in earlier], dup_headers))
         else:
@@ -203,7 +207,10 @@ async def publish(
     return (await commit(srv, [prepared], now))[0]
 
 
-async def create_schedule(srv: Server, cfg: Any, destination: str, body: bytes, now: int) -> dict[str, str]:
+async def create_schedule(
+    srv: Server, cfg: Any, destination: str, body: bytes, now: int, *, key: str | None = None
+) -> tuple[Any, dict[str, str]]:
+    """Create (or overwrite) a schedule: (the earlier answer when `key` is a duplicate, else None; the answer)."""
     if is_url(destination):
         check_url(destination)
     else:
@@ -212,9 +219,24 @@ async def create_schedule(srv: Server, cfg: Any, destination: str, body: bytes, 
     meta = {**cfg.meta, "retries": cfg.max_retries}
     if cfg.queue_name:
         meta["queueName"] = cfg.queue_name
-    next_at = await srv.store.run(scheduler.schedule_upsert, sid, cfg.cron, destination, meta, body, now, srv.quota)
-    srv.scheduler.watch(sid, next_at)
-    return {"scheduleId": sid}
+    response = {"scheduleId": sid}
+    expires_at = now + srv.dedup_window_ms
+    job = (scheduler.schedule_upsert, sid, cfg.cron, destination, meta, body, now, srv.quota)
+    earlier, next_at = await srv.store.run(_schedule_once, key, expires_at, now, response, job)
+    if earlier is None:
+        srv.scheduler.watch(sid, next_at)
+    return earlier, response
+
+
+def _schedule_once(conn: Any, key: str | None, expires_at: int, now: int, response: Any, job: tuple) -> tuple:
+    """Database job: run the schedule upsert unless `key` is a duplicate, in one transaction."""
+    earlier = data.dedup_lookup(conn, key, now)
+    if earlier is not None:
+        return earlier, None
+    upsert, *args = job
+    next_at = upsert(conn, *args)
+    data.dedup_remember(conn, key, expires_at, response)
+    return None, next_at
 
 
 async def _publish_route(request: Request, api: str, prefix_parts: int, queue: str | None = None) -> Any:
@@ -547,7 +569,7 @@ async def v2_schedule_create(request: Request) -> Any:
     cfg = parse_config(bag, quota=srv.quota, caller_ip=_caller_ip(request), api="v2", now=now)
     if not cfg.cron:
         raise ApiError(400, "Upstash-Cron header is required")
-    return await create_schedule(srv, cfg, destination, body, now)
+    return (await create_schedule(srv, cfg, destination, body, now))[1]
 
 
 @endpoint

@@ -140,14 +140,26 @@ def publish(
     conn: Conn, specs: list[MessageSpec], dedup_key: str | None, expires_at: int, response: Any, now: int
 ) -> tuple[Any, list[Delivery]]:
     """Store messages unless `dedup_key` was seen within its window: returns (earlier response or None, tasks)."""
-    if dedup_key:
-        row = conn.execute("SELECT response, expires_at FROM dedup WHERE k = ?", (dedup_key,)).fetchone()
-        if row is not None and row["expires_at"] > now:
-            return json.loads(row["response"]), []
+    earlier = dedup_lookup(conn, dedup_key, now)
+    if earlier is not None:
+        return earlier, []
     deliveries = [d for spec in specs for d in insert_message(conn, spec)]
+    dedup_remember(conn, dedup_key, expires_at, response)
+    return None, deliveries
+
+
+def dedup_lookup(conn: Conn, dedup_key: str | None, now: int) -> Any:
+    """The response first given for `dedup_key`, while its window lasts; else None."""
+    if not dedup_key:
+        return None
+    row = conn.execute("SELECT response, expires_at FROM dedup WHERE k = ?", (dedup_key,)).fetchone()
+    return json.loads(row["response"]) if row is not None and row["expires_at"] > now else None
+
+
+def dedup_remember(conn: Conn, dedup_key: str | None, expires_at: int, response: Any) -> None:
+    """Remember the response given for `dedup_key` until `expires_at`."""
     if dedup_key:
         conn.execute("INSERT OR REPLACE INTO dedup VALUES (?, ?, ?)", (dedup_key, expires_at, json.dumps(response)))
-    return None, deliveries
 
 
 def publish_many(conn: Conn, items: list[tuple[list[MessageSpec], str | None, Any]], expires_at: int, now: int) -> list:
