@@ -3,7 +3,7 @@ DLQ, is listed, retried (now delivered) and deleted."""
 
 from __future__ import annotations
 
-from tests.e2e.test_messages_e2e import eventually, live_fixture, states  # noqa: F401 - the `live` fixture
+from tests.e2e.test_messages_e2e import eventually, states
 
 
 def dlq_entry(live, message_id: str) -> dict | None:

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from qstash_cli.commands import logs as logs_cmd
-from tests.e2e.test_messages_e2e import eventually, live_fixture, states  # noqa: F401 - the `live` fixture
+from tests.e2e.test_messages_e2e import eventually, states
 
 
 def publish(live, sink, path: str, body: str, *args: str) -> str:

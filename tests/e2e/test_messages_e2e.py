@@ -10,20 +10,6 @@ from typing import Any
 import pytest
 
 
-@pytest.fixture(name="live")
-def live_fixture(dev_server, cli, monkeypatch):
-    """`run(*args)` runs the CLI against the dev server and fails the test on an unexpected exit code."""
-    monkeypatch.setenv("QSTASH_URL", dev_server.url)
-    monkeypatch.setenv("QSTASH_TOKEN", dev_server.token)
-
-    def run(*args: str, code: int = 0):
-        r = cli(*args)
-        assert r.exit_code == code, (args, r.stdout, r.stderr)
-        return r
-
-    return run
-
-
 def eventually(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
     """Poll `check()` until it returns something truthy; fail the test after `timeout` seconds."""
     deadline = time.monotonic() + timeout

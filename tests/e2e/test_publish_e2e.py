@@ -10,20 +10,6 @@ import jwt
 import pytest
 
 
-@pytest.fixture
-def live(dev_server, cli, monkeypatch):
-    """`run(*args)` runs the CLI against the dev server and checks the exit code."""
-    monkeypatch.setenv("QSTASH_URL", dev_server.url)
-    monkeypatch.setenv("QSTASH_TOKEN", dev_server.token)
-
-    def run(*args: str, code: int = 0, **kwargs):
-        r = cli(*args, **kwargs)
-        assert r.exit_code == code, (args, r.stdout, r.stderr)
-        return r
-
-    return run
-
-
 def assert_signed(dev_server, request, url: str) -> None:
     """The delivery carries a valid Upstash-Signature for this URL and body (current dev key)."""
     claims = jwt.decode(

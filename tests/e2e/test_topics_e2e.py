@@ -5,22 +5,6 @@ A v2 URL group is a v1 topic in our server, so what one dialect creates the othe
 
 from __future__ import annotations
 
-import pytest
-
-
-@pytest.fixture
-def live(dev_server, cli, monkeypatch):
-    """`run(*args)` runs the CLI against the dev server and fails the test on a non-zero exit."""
-    monkeypatch.setenv("QSTASH_URL", dev_server.url)
-    monkeypatch.setenv("QSTASH_TOKEN", dev_server.token)
-
-    def run(*args: str, code: int = 0):
-        r = cli(*args)
-        assert r.exit_code == code, (args, r.stdout, r.stderr)
-        return r
-
-    return run
-
 
 def _paths(sink, n: int) -> list[str]:
     return sorted(r.path for r in sink.wait_for(n))
