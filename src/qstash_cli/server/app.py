@@ -438,7 +438,7 @@ async def v1_topics(request: Request) -> Any:
 @endpoint
 async def v1_topic_create(request: Request) -> Any:
     srv = srv_of(request)
-    name = _str_field(await read_json(request, 1 << 20), "name")
+    name = _str_field(await read_json(request), "name")
     return views.topic_v1(await srv.store.run(catalog.topic_create, name, now_ms(), srv.quota))
 
 
@@ -450,7 +450,7 @@ async def v1_topic_get(request: Request) -> Any:
 @endpoint
 async def v1_topic_update(request: Request) -> Any:
     srv = srv_of(request)
-    name = _str_field(await read_json(request, 1 << 20), "name")
+    name = _str_field(await read_json(request), "name")
     return views.topic_v1(await srv.store.run(catalog.topic_rename, request.path_params["key"], name, now_ms()))
 
 
@@ -468,7 +468,7 @@ async def v1_endpoints(request: Request) -> Any:
 @endpoint
 async def v1_endpoint_create(request: Request) -> Any:
     srv = srv_of(request)
-    body = await read_json(request, 1 << 20)
+    body = await read_json(request)
     url = _str_field(body, "url")
     topic = body.get("topicId") or body.get("topicName")
     if not isinstance(topic, str) or not topic:
@@ -484,7 +484,7 @@ async def v1_endpoint_get(request: Request) -> Any:
 @endpoint
 async def v1_endpoint_update(request: Request) -> Any:
     srv = srv_of(request)
-    url = _str_field(await read_json(request, 1 << 20), "url")
+    url = _str_field(await read_json(request), "url")
     return views.endpoint_v1(await srv.store.run(catalog.endpoint_update, request.path_params["id"], url, now_ms()))
 
 
@@ -513,7 +513,7 @@ async def v2_group_delete(request: Request) -> Any:
 @endpoint
 async def v2_group_patch(request: Request) -> Any:
     srv = srv_of(request)
-    await read_json(request, 1 << 20, required=False)
+    await read_json(request, required=False)
     await srv.store.run(catalog.topic_require, request.path_params["name"])
     return None
 
@@ -543,7 +543,7 @@ def _endpoint_list(body: Any, *, need_url: bool) -> list[dict[str, Any]]:
 async def v2_group_add(request: Request) -> Any:
     srv = srv_of(request)
     name = check_name(request.path_params["name"], "url group name")
-    endpoints = _endpoint_list(await read_json(request, 1 << 20), need_url=True)
+    endpoints = _endpoint_list(await read_json(request), need_url=True)
     await srv.store.run(catalog.group_upsert, name, endpoints, now_ms(), srv.quota)
     return None
 
@@ -551,7 +551,7 @@ async def v2_group_add(request: Request) -> Any:
 @endpoint
 async def v2_group_remove(request: Request) -> Any:
     srv = srv_of(request)
-    endpoints = _endpoint_list(await read_json(request, 1 << 20), need_url=False)
+    endpoints = _endpoint_list(await read_json(request), need_url=False)
     await srv.store.run(catalog.group_remove, request.path_params["name"], endpoints, now_ms())
     return None
 
@@ -617,7 +617,7 @@ async def v1_schedule_get(request: Request) -> Any:
 @endpoint
 async def v2_queue_upsert(request: Request) -> Any:
     srv = srv_of(request)
-    body = await read_json(request, 1 << 20)
+    body = await read_json(request)
     name = _str_field(body, "queueName")
     parallelism = body.get("parallelism", 1)
     paused = body.get("paused")

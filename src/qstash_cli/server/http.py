@@ -87,8 +87,11 @@ async def read_body(request: Request, limit: int) -> bytes:
     return body
 
 
-async def read_json(request: Request, limit: int, *, required: bool = True) -> Any:
-    """The JSON body; 400 when it is malformed (or missing and required)."""
+CONFIG_JSON_LIMIT = 1 << 20  # bodies of the management calls (topics, endpoints, queues, ...)
+
+
+async def read_json(request: Request, limit: int = CONFIG_JSON_LIMIT, *, required: bool = True) -> Any:
+    """The JSON body (at most `limit` bytes); 400 when it is malformed (or missing and required)."""
     body = await read_body(request, limit)
     if not body.strip():
         if required:
