@@ -58,14 +58,7 @@ def parse_not_before(text: str) -> int:
         if value > MAX_TIMESTAMP:
             raise InputError(f"invalid --not-before {text!r}: expected unix seconds (this looks like milliseconds)")
         return value
-    try:
-        dt = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise InputError(
-            f"invalid --not-before {text!r}: use unix seconds or ISO-8601 such as 2026-01-31T12:00:00Z"
-        ) from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
+    dt = _iso_time(raw, f"invalid --not-before {text!r}: use unix seconds or ISO-8601 such as 2026-01-31T12:00:00Z")
     try:
         value = int(dt.timestamp())
     except (OverflowError, ValueError, OSError):
@@ -247,14 +240,9 @@ def parse_time_ms(text: str, *, what: str = "time", now_ms: int | None = None) -
         seconds = parse_duration(raw, what=what)
         now = int(datetime.now(tz=UTC).timestamp() * 1000) if now_ms is None else now_ms
         return max(now - seconds * 1000, 0)
-    try:
-        dt = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise InputError(
-            f"invalid {what} {text!r}: use unix ms, ISO-8601 such as 2026-01-31T12:00:00Z, or an age such as 15m"
-        ) from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
+    dt = _iso_time(
+        raw, f"invalid {what} {text!r}: use unix ms, ISO-8601 such as 2026-01-31T12:00:00Z, or an age such as 15m"
+    )
     try:
         return int(dt.timestamp() * 1000)
     except (OverflowError, ValueError, OSError):
@@ -265,3 +253,12 @@ def _shown(path: Path) -> str:
     """A path as typed, or quoted when it holds characters that would break the one-line error."""
     text = str(path)
     return text if text.isprintable() else repr(text)
+
+
+def _iso_time(raw: str, error: str) -> datetime:
+    """An ISO-8601 date/time (`Z` allowed; UTC unless it carries an offset), else InputError(error)."""
+    try:
+        dt = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InputError(error) from None
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
