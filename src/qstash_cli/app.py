@@ -26,10 +26,13 @@ from qstash_cli.errors import EXIT_CODES, EXIT_INTERRUPTED, EXIT_USAGE, QstashEr
 COMMANDS: dict[str, tuple[str, str]] = {
     "publish": ("publish", "Publish a message (or a schedule, or a file of messages)."),
     "topics": ("topics", "Manage topics (v1) / URL groups (v2)."),
+    "url-groups": ("topics", "Manage URL groups (v2; the same as `topics`)."),
     "endpoints": ("endpoints", "Manage the endpoints of a topic / URL group."),
     "messages": ("messages", "Show and cancel messages."),
     "tasks": ("tasks", "Show delivery tasks (v1)."),
     "schedules": ("schedules", "Manage schedules (cron-triggered messages)."),
+    "queues": ("queues", "Manage queues: parallelism, lag, pause (v2)."),
+    "flow-control": ("flow_control", "Show and steer flow-control keys; the global parallelism (v2)."),
     "keys": ("keys", "Show or rotate the signing keys."),
     "quota": ("quota", "Show the account's quota (v1)."),
     "logs": ("logs", "Show the delivery logs."),

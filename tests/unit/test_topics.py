@@ -285,3 +285,11 @@ def test_every_command_documents_an_example() -> None:
     assert names == {"list", "get", "create", "update", "delete"}
     for command in topics.app.registered_commands:
         assert "Example:\n" in command.callback.__doc__ and "qstash " in command.callback.__doc__
+
+
+def test_url_groups_is_an_alias_of_topics(cli, mock_api) -> None:
+    mock_api.add("GET", "/v2/topics", [V2_GROUP])
+    mock_api.add("GET", "/v2/topics/orders", V2_GROUP)
+    assert cli("url-groups", "list", "-q").stdout == "orders\n"
+    assert_sent(mock_api, "GET", "/v2/topics")
+    assert cli("url-groups", "get", "orders", "--json").json == V2_GROUP

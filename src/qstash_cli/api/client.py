@@ -11,7 +11,20 @@ from typing import Any
 
 from qstash_cli.api.transport import Transport
 
-GROUPS = ("publish", "topics", "endpoints", "messages", "tasks", "schedules", "keys", "quota", "logs", "dlq")
+GROUPS = (
+    "publish",
+    "topics",
+    "endpoints",
+    "messages",
+    "tasks",
+    "schedules",
+    "keys",
+    "quota",
+    "logs",
+    "dlq",
+    "queues",
+    "flow_control",
+)
 
 
 class Client:

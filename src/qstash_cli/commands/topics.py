@@ -202,3 +202,4 @@ def delete(
 
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="topics")
+    root.add_typer(app, name="url-groups", help="Manage URL groups (v2; the same commands as `qstash topics`).")

@@ -1,0 +1,25 @@
+"""Queues and flow control against a real `qstash dev`, driven through the CLI."""
+
+from __future__ import annotations
+
+
+def test_queue_upsert_list_pause_resume_delete(live) -> None:
+    created = live("queues", "upsert", "orders", "--parallelism", "3", "--json").json
+    assert created["name"] == "orders" and created["parallelism"] == 3 and created["paused"] is False
+    assert live("queues", "list", "-q").stdout == "orders\n"
+    live("queues", "pause", "orders")
+    assert live("queues", "get", "orders", "--json").json["paused"] is True
+    live("queues", "resume", "orders")
+    assert live("queues", "get", "orders", "--json").json["paused"] is False
+    live("queues", "upsert", "orders", "--parallelism", "5")
+    assert live("queues", "get", "orders", "--json").json["parallelism"] == 5
+    live("queues", "delete", "orders", "--yes")
+    assert live("queues", "list", "-q").stdout == ""
+    live("queues", "get", "orders", code=3)
+
+
+def test_global_parallelism_and_an_unknown_flow_control_key(live) -> None:
+    figure = live("flow-control", "global", "--json").json
+    assert isinstance(figure["parallelismMax"], int) and isinstance(figure["parallelismCount"], int)
+    assert live("flow-control", "list", "--json").json == []
+    live("flow-control", "get", "nobody", code=3)
