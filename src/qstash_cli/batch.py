@@ -7,7 +7,9 @@ One message per line::
 Keys: destination, body (a string, or any JSON value which is sent serialised with Content-Type application/json),
 headers (Content-Type and Upstash-* headers are sent as given, any other name is forwarded as Upstash-Forward-Name),
 and the shortcuts method, contentType, delay, notBefore, retries, timeout, callback, failureCallback, dedupId,
-contentDedup, queue, label. The command's flags (and DESTINATION) are the defaults of every line.
+contentDedup, queue, label, retryDelay, flowControlKey, rate, parallelism, period, redact, callbackMethod,
+callbackTimeout, callbackRetries, callbackRetryDelay, callbackDelay, callbackHeaders (an object), and the same
+failureCallback… keys. The command's flags (and DESTINATION) are the defaults of every line.
 
 v2 sends each chunk as one `POST /v2/batch`; a chunk the server rejects as a whole (400/404/412/413/422, e.g. one
 unknown URL group) is split in halves and resent until the offending lines are isolated, so they alone fail.
@@ -27,7 +29,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO
 
-from qstash_cli import inputs
+from qstash_cli import inputs, qstash_headers
 from qstash_cli.errors import ApiError, AuthError, InputError, QstashError
 from qstash_cli.publishing import Message
 
@@ -48,8 +50,10 @@ LINE_KEYS = frozenset(
         "contentDedup",
         "queue",
         "label",
+        *qstash_headers.file_keys(camel=True),
     ]
 )
+SETTING_KEYS = qstash_headers.file_keys(camel=True)
 V1_CHUNK = 16  # v1 lines per worker task: small, so a few hundred lines already run concurrently
 SPLIT_STATUSES = (400, 404, 412, 413, 422)  # a chunk rejected whole with these is split in halves and resent
 MAX_REPORTED = 20  # failure reasons echoed on stderr
@@ -150,6 +154,11 @@ def parse_line(raw: bytes, defaults: Message, default_body: str | None) -> tuple
         o["queue"] = inputs.validate_id(_str(obj["queue"], "queue"), what="queue name")
     if "label" in obj:
         o["label"] = _str(obj["label"], "label")
+    line_settings = qstash_headers.settings_from_file(obj, SETTING_KEYS)
+    if line_settings:
+        values = {**defaults.setting_values, **line_settings}
+        o["setting_values"] = values
+        o["settings"] = qstash_headers.settings_headers(values)
     return (replace(defaults, **o) if o else defaults), body
 
 

@@ -12,8 +12,9 @@ from typing import Any
 
 import typer
 
-from qstash_cli import inputs
+from qstash_cli import inputs, qstash_headers
 from qstash_cli.errors import InputError, Unsupported
+from qstash_cli.option_sets import Marker, OptionRow, with_options
 from qstash_cli.output import Column, Output
 
 # -- the flags (shared by `publish` and `schedules create`) ---------------------------------------------------------
@@ -54,6 +55,103 @@ SCHEDULE_ID = typer.Option(
     None, "--schedule-id", metavar="ID", help="Schedule id to create, or overwrite if it exists (v2)."
 )
 
+
+# The v2 settings that become `Upstash-*` headers (qstash_headers.settings_headers): publish, `publish --cron`,
+# `schedules create`, and (as defaults of every line) `publish --batch`; `dlq retry` takes them as overrides.
+def _callback_rows(kind: str, what: str) -> list[OptionRow]:
+    flag = "--" + kind.replace("_", "-")
+    return [
+        (
+            f"{kind}_method",
+            typer.Option(None, f"{flag}-method", metavar="METHOD", help=f"HTTP method of the {what}."),
+            str | None,
+        ),
+        (
+            f"{kind}_timeout",
+            typer.Option(None, f"{flag}-timeout", metavar="DURATION", help=f"Timeout of the {what}: 30s."),
+            str | None,
+        ),
+        (
+            f"{kind}_retries",
+            typer.Option(None, f"{flag}-retries", metavar="N", help=f"Retries of the {what}."),
+            int | None,
+        ),
+        (
+            f"{kind}_retry_delay",
+            typer.Option(None, f"{flag}-retry-delay", metavar="EXPR", help=f"Retry delay of the {what} (ms formula)."),
+            str | None,
+        ),
+        (
+            f"{kind}_delay",
+            typer.Option(None, f"{flag}-delay", metavar="DURATION", help=f"Delay before the {what}."),
+            str | None,
+        ),
+        (
+            f"{kind}_header",
+            typer.Option(
+                None, f"{flag}-header", metavar="'NAME: VALUE'", help=f"Header sent with the {what}; repeatable."
+            ),
+            list[str] | None,
+        ),
+    ]
+
+
+SETTINGS = Marker("settings")
+SETTING_OPTIONS: list[OptionRow] = [
+    (
+        "retry_delay",
+        typer.Option(
+            None,
+            "--retry-delay",
+            metavar="EXPR",
+            help="Delay between retries in ms, a formula of `retried`: '1000 * pow(2, retried)' (v2).",
+        ),
+        str | None,
+    ),
+    (
+        "flow_control_key",
+        typer.Option(
+            None, "--flow-control-key", metavar="KEY", help="Flow-control key that --rate/--parallelism limit."
+        ),
+        str | None,
+    ),
+    (
+        "rate",
+        typer.Option(None, "--rate", metavar="N", help="With --flow-control-key: deliveries per --period."),
+        int | None,
+    ),
+    (
+        "parallelism",
+        typer.Option(None, "--parallelism", metavar="N", help="With --flow-control-key: deliveries in flight at once."),
+        int | None,
+    ),
+    (
+        "period",
+        typer.Option(None, "--period", metavar="DURATION", help="The --rate period (default 1s): 1m, 1h."),
+        str | None,
+    ),
+    (
+        "redact",
+        typer.Option(
+            None, "--redact", metavar="FIELD", help="Hide in logs/console: body, header, header[Name]; repeatable."
+        ),
+        list[str] | None,
+    ),
+    *_callback_rows("callback", "callback"),
+    *_callback_rows("failure_callback", "failure callback"),
+    (
+        "upstash_header",
+        typer.Option(
+            None,
+            "--upstash-header",
+            metavar="'UPSTASH-NAME: VALUE'",
+            help="Any other QStash header, sent as given (name must start with Upstash-); repeatable.",
+        ),
+        list[str] | None,
+    ),
+]
+with_settings = with_options(SETTING_OPTIONS, SETTINGS)
+
 # v1 has no such settings: (Message attribute, flag) → Unsupported before anything is sent.
 _V1_MISSING = (
     ("timeout", "--timeout"),
@@ -86,6 +184,9 @@ class Message:
     queue: str | None = None
     cron: str | None = None
     schedule_id: str | None = None
+    settings: dict[str, str] = field(default_factory=dict)  # the v2 `Upstash-*` settings (qstash_headers)
+    setting_values: dict[str, Any] = field(default_factory=dict)  # the option values they were made from
+    warnings: list[str] = field(default_factory=list)  # for the command to print (e.g. -H Upstash-…)
 
     def check(self, api: str) -> None:
         """Raise for settings the dialect (or a schedule) cannot carry."""
@@ -93,6 +194,8 @@ class Message:
             for attr, flag in _V1_MISSING:
                 if getattr(self, attr):
                     raise Unsupported(f"the v1 API has no {flag}; use --api v2, or drop {flag}")
+            if self.settings:
+                raise Unsupported(f"the v1 API has no {next(iter(self.settings))} setting; use --api v2")
         elif self.cron:
             if self.not_before is not None:
                 raise InputError(
@@ -138,6 +241,7 @@ class Message:
                 h["Upstash-Schedule-Id"] = self.schedule_id
             if self.queue:
                 h["Upstash-Queue-Name"] = self.queue
+        h.update(self.settings)
         h.update(self.raw_headers)
         return h
 
@@ -161,6 +265,7 @@ def build_message(
     queue: str | None = None,
     cron: str | None = None,
     schedule_id: str | None = None,
+    settings: dict[str, Any] | None = None,
     read_body: bool = True,
 ) -> Message:
     """Validate the flags of one message into a Message; every problem is an InputError, raised before sending.
@@ -187,9 +292,30 @@ def build_message(
         cron=inputs.validate_cron(cron) if cron is not None else None,
         schedule_id=inputs.validate_id(schedule_id, what="schedule id") if schedule_id is not None else None,
     )
+    msg.setting_values = {k: v for k, v in (settings or {}).items() if v not in (None, [], ())}
+    msg.settings = qstash_headers.settings_headers(msg.setting_values)
+    msg.raw_headers.update(qstash_headers.escape_hatch(settings or {}))
+    msg.warnings = setting_warnings(msg)
     if read_body:
         msg.body = inputs.read_body(body)
     return msg
+
+
+def setting_warnings(msg: Message) -> list[str]:
+    """Settings that are probably a mistake: `-H Upstash-…` (forwarded, not a QStash setting), callback settings
+    without a callback."""
+    notes = [
+        f"-H {name!r} is forwarded to the destination (as Upstash-Forward-{name}), it sets nothing in QStash; "
+        "use its flag or --upstash-header to set it"
+        for name in qstash_headers.forwarded_upstash_names(msg.forward)
+    ]
+    for prefix, url, flag in (
+        ("Upstash-Callback-", msg.callback, "--callback"),
+        ("Upstash-Failure-Callback-", msg.failure_callback, "--failure-callback"),
+    ):
+        if not url and any(n.startswith(prefix) for n in msg.settings):
+            notes.append(f"{flag}-* settings have no effect without {flag} URL")
+    return notes
 
 
 def _one_line(value: str, what: str) -> str:

@@ -15,10 +15,16 @@ File format (every entry needs id, destination and cron)::
     callback = "https://example.com/cb"
     failure_callback = "https://example.com/failed"
     queue = "reports"
+    retry_delay = "1000 * pow(2, retried)"  # and: flow_control_key, rate, parallelism, period, redact,
+    flow_control_key = "reports"            # callback_method/_timeout/_retries/_retry_delay/_delay/_headers,
+    rate = 10                               # the same failure_callback_… keys,
+    upstash_headers = { "Upstash-X" = "v" } # and any other QStash header, sent as given
 
 A schedule is *unchanged* when destination, cron, body, method, forwarded headers, delay, callback,
 failure_callback and queue equal the server's, and retries / timeout / Content-Type equal it where the file sets
-them (the server fills in its own defaults otherwise).
+them (the server fills in its own defaults otherwise); retry_delay and the flow-control settings are compared where
+the file sets them. Redaction, callback settings and upstash_headers are sent on create and update but not compared
+(the server does not report them all): change the schedule with `qstash schedules create --schedule-id`.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
-from qstash_cli import inputs
+from qstash_cli import inputs, qstash_headers
 from qstash_cli.errors import InputError, QstashError
 from qstash_cli.publishing import Message
 
@@ -46,8 +52,11 @@ KEYS = frozenset(
         "callback",
         "failure_callback",
         "queue",
+        *qstash_headers.file_keys(camel=False),
+        "upstash_headers",
     ]
 )
+SETTING_KEYS = qstash_headers.file_keys(camel=False)
 CREATE, UPDATE, DELETE, UNCHANGED = "create", "update", "delete", "unchanged"
 
 
@@ -149,6 +158,11 @@ def parse_entry(entry: Any) -> Desired:
     for key in ("body", "method", "delay", "timeout", "callback", "failure_callback", "queue"):
         if key in entry and not isinstance(entry[key], str):
             raise InputError(f"{key!r} must be a string")
+    upstash = entry.get("upstash_headers", {})
+    if not isinstance(upstash, dict):
+        raise InputError("'upstash_headers' must be a table of name = value")
+    values = qstash_headers.settings_from_file(entry, SETTING_KEYS)
+    values["upstash_header"] = [f"{n}: {v}" for n, v in upstash.items()]
     retries = entry.get("retries")
     if retries is not None and (isinstance(retries, bool) or not isinstance(retries, int)):
         raise InputError("'retries' must be an integer")
@@ -168,10 +182,12 @@ def parse_entry(entry: Any) -> Desired:
         queue=inputs.validate_id(entry["queue"], what="queue name") if "queue" in entry else None,
         cron=inputs.validate_cron(entry["cron"]),
         schedule_id=inputs.validate_id(entry["id"], what="schedule id"),
+        settings=qstash_headers.settings_headers(values),
+        setting_values=values,
+        raw_headers=qstash_headers.escape_hatch(values),
     )
-    explicit = frozenset(k for k in ("retries", "timeout") if k in entry) | (
-        {"content_type"} if content_type else frozenset()
-    )
+    compared = ("retries", "timeout", "retry_delay", "flow_control_key", "rate", "parallelism", "period")
+    explicit = frozenset(k for k in compared if k in entry) | ({"content_type"} if content_type else frozenset())
     return Desired(entry["id"], msg, frozenset(explicit))
 
 
@@ -208,6 +224,25 @@ def differences(want: Desired, have: dict[str, Any]) -> list[str]:
         changes.append("failure_callback")
     if (have.get("queueName") or None) != m.queue:
         changes.append("queue")
+    changes += _setting_differences(want, have)
+    return changes
+
+
+def _setting_differences(want: Desired, have: dict[str, Any]) -> list[str]:
+    """retry_delay and flow control, where the file sets them, against the schedule's reported fields."""
+    v = want.message.setting_values
+    changes = []
+    if "retry_delay" in want.explicit and " ".join(str(have.get("retryDelayExpression") or "").split()) != (
+        want.message.settings.get("Upstash-Retry-Delay")
+    ):
+        changes.append("retry_delay")
+    if "flow_control_key" in want.explicit and (have.get("flowControlKey") or None) != v.get("flow_control_key"):
+        changes.append("flow_control_key")
+    for key in ("rate", "parallelism"):
+        if key in want.explicit and _int(have.get(key)) != v.get(key):
+            changes.append(key)
+    if "period" in want.explicit and _seconds(have.get("period")) != qstash_headers.duration_seconds(v.get("period")):
+        changes.append("period")
     return changes
 
 

@@ -36,15 +36,16 @@ class V2:
     def get(self, dlq_id: str) -> dict[str, Any]:
         return self.t.json("GET", f"/v2/dlq/{dlq_id}")
 
-    def retry(self, dlq_ids: list[str]) -> Iterator[dict[str, Any]]:
-        """`POST /v2/dlq/retry/{id}` per id; yields `{dlqId, messageId, ...}` as each is re-published."""
+    def retry(self, dlq_ids: list[str], headers: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
+        """`POST /v2/dlq/retry/{id}` per id (publish headers override the message's settings); yields
+        `{dlqId, messageId, ...}` as each is re-published."""
         for dlq_id in dlq_ids:
-            data = self.t.json("POST", f"/v2/dlq/retry/{dlq_id}", idempotent=False)
+            data = self.t.json("POST", f"/v2/dlq/retry/{dlq_id}", headers=headers or None, idempotent=False)
             yield {"dlqId": dlq_id, **(data if isinstance(data, dict) else {})}
 
-    def retry_matching(self, filters: Filters) -> Iterator[dict[str, Any]]:
+    def retry_matching(self, filters: Filters, headers: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
         """`POST /v2/dlq/retry?filters` until the answer has no cursor; yields each `{messageId}` response."""
-        return self._bulk("POST", "/v2/dlq/retry", filters, lambda data: entries_of(data, "responses"))
+        return self._bulk("POST", "/v2/dlq/retry", filters, lambda data: entries_of(data, "responses"), headers)
 
     def delete(self, dlq_ids: list[str]) -> dict[str, Any]:
         """One id: `DELETE /v2/dlq/{id}`; several: `DELETE /v2/dlq` with `{"dlqIds": [...]}`."""
@@ -63,15 +64,19 @@ class V2:
             total += deleted if isinstance(deleted, int) else 0
         return {"deleted": total}
 
-    def _bulk(self, method: str, path: str, filters: Filters, items: Any) -> Iterator[dict[str, Any]]:
-        for data in self._rounds(method, path, filters):
+    def _bulk(
+        self, method: str, path: str, filters: Filters, items: Any, headers: dict[str, str] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        for data in self._rounds(method, path, filters, headers):
             yield from (i for i in items(data) if isinstance(i, dict))
 
-    def _rounds(self, method: str, path: str, filters: Filters) -> Iterator[Any]:
+    def _rounds(self, method: str, path: str, filters: Filters, headers: dict[str, str] | None = None) -> Iterator[Any]:
         cursor = None
         for _ in range(MAX_BULK_ROUNDS):
             params = list(filters) + ([("cursor", cursor)] if cursor else [])
-            data = self.t.json(method, path, params=params or None, idempotent=method == "DELETE")
+            data = self.t.json(
+                method, path, params=params or None, headers=headers or None, idempotent=method == "DELETE"
+            )
             yield data
             previous, cursor = cursor, cursor_of(data)
             if not cursor or cursor == previous:

@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 
+from qstash_cli import publishing as P
 from qstash_cli.commands import logs as L
 from qstash_cli.errors import InputError
 from qstash_cli.inputs import validate_id
@@ -120,33 +121,59 @@ def get(ctx: typer.Context, dlq_id: str = typer.Argument(..., help="DLQ id.")) -
 
 
 @app.command("retry")
+@P.with_settings
 @with_filters
 def retry(
     ctx: typer.Context,
     dlq_ids: list[str] = DLQ_IDS,
     all_: bool = BULK,
     filters: dict[str, Any] = FILTERED,
+    method: str = P.METHOD,
+    header: list[str] = P.HEADER,
+    delay: str = P.DELAY,
+    retries: int = P.RETRIES,
+    timeout: str = P.TIMEOUT,
+    callback: str = P.CALLBACK,
+    failure_callback: str = P.FAILURE_CALLBACK,
+    settings: dict[str, Any] = P.SETTINGS,
     yes: bool = YES,
 ) -> None:
     """Publish dead-letter messages again (they leave the DLQ); prints each new message id.
 
     By id: POST /v2/dlq/retry/ID for each. In bulk: --all (narrowed by the filters) via POST /v2/dlq/retry?...,
-    following the cursor until done; asks first (--yes without a terminal).
+    following the cursor until done; asks first (--yes without a terminal). The publish options (--retries,
+    --delay, -H, --retry-delay, --callback, ...) override the original message's settings for the new attempt.
 
     \b
     Examples:
       qstash dlq retry 1725323658779-0
+      qstash dlq retry 1725323658779-0 --retries 5 --timeout 60s -H "X-Retry: manual"
       qstash dlq retry --all --endpoint https://example.com/hook --yes
     """
     s = settings_from(ctx)
+    overrides = P.build_message(
+        "",
+        read_body=False,
+        method=method,
+        header=header,
+        delay=delay,
+        retries=retries,
+        timeout=timeout,
+        callback=callback,
+        failure_callback=failure_callback,
+        settings=settings,
+    )
+    for note in overrides.warnings:
+        s.out.warn(note)
+    headers = overrides.headers("v2")
     ids, pairs = _bulk_target(s, dlq_ids, all_, filters, "retry")
     dlq = s.client().dlq
     if ids:
-        items = dlq.retry(ids)
+        items = dlq.retry(ids, headers)
     else:
         scope = f"matching {L.describe(pairs)}" if pairs else "in the DLQ (all of them)"
         s.out.confirm(f"retry every message {scope}", yes=yes)
-        items = dlq.retry_matching(pairs)
+        items = dlq.retry_matching(pairs, headers)
     s.out.rows(items, RETRY_COLUMNS, id_key="messageId")
 
 

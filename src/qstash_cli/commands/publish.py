@@ -15,6 +15,7 @@ from qstash_cli.settings import Settings, settings_from
 MESSAGE_COLUMNS = [Column("messageId", "messageId"), Column("url", "url"), Column("deduplicated", "deduplicated")]
 
 
+@P.with_settings
 def publish(
     ctx: typer.Context,
     destination: str = typer.Argument(
@@ -49,6 +50,7 @@ def publish(
     schedule_id: str = typer.Option(
         None, "--schedule-id", metavar="ID", help="With --cron: schedule id to create/overwrite (v2)."
     ),
+    settings: dict[str, Any] = P.SETTINGS,
     batch: str = typer.Option(
         None, "--batch", metavar="FILE", help="Publish every line of a JSON-lines FILE (- for stdin); flags = defaults."
     ),
@@ -63,7 +65,9 @@ def publish(
 
     Batch lines are JSON objects: {"destination", "body"?, "headers"?: {...}} plus the shortcuts method,
     contentType, delay, notBefore, retries, timeout, callback, failureCallback, dedupId, contentDedup, queue,
-    label. Results: one `LINE<TAB>messageId` (or `LINE<TAB>error: ...`) per line, --json one object per line.
+    label, retryDelay, flowControlKey, rate, parallelism, period, redact, callbackMethod/Timeout/Retries/
+    RetryDelay/Delay/Headers and the same failureCallback… keys.
+    Results: one `LINE<TAB>messageId` (or `LINE<TAB>error: ...`) per line, --json one object per line.
     Exit 1 if a line failed to send, 2 if the only failures were invalid lines; the failed lines go to stderr.
 
     \b
@@ -71,6 +75,8 @@ def publish(
       qstash publish https://example.com/hook -d '{"hello":"world"}' -t application/json
       qstash publish orders -d @order.json -H "X-Team: data" --delay 10m --retries 5
       qstash publish https://example.com/report --cron "CRON_TZ=Europe/Berlin 0 9 * * 1-5"
+      qstash publish https://example.com/hook -d hi --flow-control-key user-42 --rate 10 --period 1m
+      qstash publish https://example.com/hook -d hi --retry-delay '1000 * pow(2, retried)' --redact body
       ID=$(qstash publish https://example.com/hook -d hi --dedup-id order-42 -q)
       qstash publish --batch messages.jsonl --json > results.jsonl
     """
@@ -92,6 +98,7 @@ def publish(
         queue=queue,
         cron=cron,
         schedule_id=schedule_id,
+        settings=settings,
     )
     if batch is not None:
         _batch(s, batch, destination, body, flags, chunk_size)
@@ -102,6 +109,8 @@ def publish(
         raise InputError("--schedule-id needs --cron", hint="or use `qstash schedules create --schedule-id`")
     msg = P.build_message(destination, read_body=False, **flags)
     msg.check(api)
+    for note in msg.warnings:
+        s.out.warn(note)
     if msg.delay is not None and msg.not_before is not None:
         s.out.warn("--not-before wins over --delay: only Upstash-Not-Before is sent")
     msg.body = read_body(body)
@@ -141,6 +150,8 @@ def _batch(s: Settings, source: str, destination: str | None, body: str | None, 
         raise InputError("--batch - and --body @- both read stdin; give one of them a file")
     defaults = P.build_message(destination or "", read_body=False, **flags)
     defaults.check(s.api)
+    for note in defaults.warnings:
+        s.out.warn(note)
     raw = read_body(body)
     try:
         default_body = raw.decode() if raw is not None else None

@@ -102,6 +102,7 @@ def get(ctx: typer.Context, schedule_id: str = SCHEDULE_ID) -> None:
 
 
 @app.command("create")
+@P.with_settings
 def create(
     ctx: typer.Context,
     destination: str = typer.Argument(
@@ -122,6 +123,7 @@ def create(
     schedule_id: str = P.SCHEDULE_ID,
     queue: str = typer.Option(None, "--queue", metavar="NAME", help="Enqueue each delivery into this queue (v2)."),
     label: str = P.LABEL,
+    settings: dict[str, Any] = P.SETTINGS,
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the next fire times; send nothing."),
     count: int = typer.Option(5, "--count", "-n", metavar="N", min=1, max=1000, help="Fire times shown by --dry-run."),
 ) -> None:
@@ -152,9 +154,12 @@ def create(
         queue=queue,
         cron=cron,
         schedule_id=schedule_id,
+        settings=settings,
     )
     api = s.api
     msg.check(api)
+    for note in msg.warnings:
+        s.out.warn(note)
     msg.body = read_body(body)
     headers = msg.headers(api)
     if dry_run:
@@ -248,7 +253,9 @@ def apply(
       body = '{"kind":"nightly"}'
       headers = { "Content-Type" = "application/json", "X-Team" = "data" }
       retries = 3
-    Keys: id destination cron body method headers retries delay timeout callback failure_callback queue.
+    Keys: id destination cron body method headers retries delay timeout callback failure_callback queue
+    retry_delay flow_control_key rate parallelism period redact callback_method callback_timeout callback_retries
+    callback_retry_delay callback_delay callback_headers (the same failure_callback_… keys) upstash_headers.
 
     \b
     Examples:
