@@ -151,6 +151,9 @@ SETTING_OPTIONS: list[OptionRow] = [
     ),
 ]
 with_settings = with_options(SETTING_OPTIONS, SETTINGS)
+# `dlq retry` overrides: not the flow-control ones (--flow-control-key is a DLQ filter there).
+FLOW_CONTROL_SETTINGS = ("flow_control_key", "rate", "parallelism", "period")
+with_overrides = with_options([row for row in SETTING_OPTIONS if row[0] not in FLOW_CONTROL_SETTINGS], SETTINGS)
 
 # v1 has no such settings: (Message attribute, flag) → Unsupported before anything is sent.
 _V1_MISSING = (

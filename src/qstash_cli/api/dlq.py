@@ -28,9 +28,14 @@ class V2:
         return entries_of(data, "messages"), cursor_of(data)
 
     def listing(
-        self, filters: Filters | None = None, *, limit: int | None = None, follow: bool = False
+        self,
+        filters: Filters | None = None,
+        *,
+        limit: int | None = None,
+        follow: bool = False,
+        count: int | None = None,
     ) -> Iterator[dict[str, Any]]:
-        count = min(limit, 100) if limit else None
+        count = count or (min(limit, 100) if limit else None)
         return iterate(lambda cursor: self.page(cursor, filters, count=count), limit=limit, follow=follow)
 
     def get(self, dlq_id: str) -> dict[str, Any]:
@@ -43,8 +48,11 @@ class V2:
             data = self.t.json("POST", f"/v2/dlq/retry/{dlq_id}", headers=headers or None, idempotent=False)
             yield {"dlqId": dlq_id, **(data if isinstance(data, dict) else {})}
 
-    def retry_matching(self, filters: Filters, headers: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
+    def retry_matching(
+        self, filters: Filters, headers: dict[str, str] | None = None, *, count: int | None = None
+    ) -> Iterator[dict[str, Any]]:
         """`POST /v2/dlq/retry?filters` until the answer has no cursor; yields each `{messageId}` response."""
+        filters = _counted(filters, count)
         return self._bulk("POST", "/v2/dlq/retry", filters, lambda data: entries_of(data, "responses"), headers)
 
     def delete(self, dlq_ids: list[str]) -> dict[str, Any]:
@@ -56,10 +64,10 @@ class V2:
         deleted = data.get("deleted") if isinstance(data, dict) else None
         return {"deleted": deleted if isinstance(deleted, int) else len(dlq_ids), "dlqIds": dlq_ids}
 
-    def delete_matching(self, filters: Filters) -> dict[str, Any]:
+    def delete_matching(self, filters: Filters, *, count: int | None = None) -> dict[str, Any]:
         """`DELETE /v2/dlq?filters` until the answer has no cursor; `{"deleted": total}`."""
         total = 0
-        for data in self._rounds("DELETE", "/v2/dlq", filters):
+        for data in self._rounds("DELETE", "/v2/dlq", _counted(filters, count)):
             deleted = data.get("deleted") if isinstance(data, dict) else None
             total += deleted if isinstance(deleted, int) else 0
         return {"deleted": total}
@@ -81,6 +89,11 @@ class V2:
             previous, cursor = cursor, cursor_of(data)
             if not cursor or cursor == previous:
                 return
+
+
+def _counted(filters: Filters, count: int | None) -> Filters:
+    """The filters plus `count` (entries per request) when given."""
+    return [*filters, ("count", count)] if count else list(filters)
 
 
 class V1:

@@ -35,6 +35,7 @@ STATUS = typer.Option(None, "--status", help="Only entries whose last response h
 DLQ_IDS = typer.Argument(None, help="DLQ ids (dlqId, not the message id).", show_default=False)
 BULK = typer.Option(False, "--all", help="Every DLQ entry (narrowed by the filters).")
 YES = typer.Option(False, "--yes", "-y", help="Do not ask (required without a terminal).")
+COUNT = L.count_option(100, "Entries per request (`count`)")
 
 # The filters list, retry and delete all take, in option order: (parameter, option, type, keyword of L.filters).
 FILTERS = (
@@ -45,6 +46,8 @@ FILTERS = (
     ("message_id", L.MESSAGE_ID, list[str], "message_id"),
     ("status", STATUS, list[int], "response_status"),
     ("label", L.LABEL, list[str], "label"),
+    ("caller_ip", L.CALLER_IP, list[str], "caller_ip"),
+    ("flow_control_key", L.FLOW_CONTROL_KEY, list[str], "flow_control_key"),
     ("from_", L.FROM, str, "from_"),
     ("to", L.TO, str, "to"),
 )
@@ -73,7 +76,7 @@ def with_filters(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def _bulk_target(
-    s: Any, dlq_ids: list[str] | None, all_: bool, filters: dict[str, Any], verb: str
+    s: Any, dlq_ids: list[str] | None, all_: bool, filters: dict[str, Any], verb: str, count: int | None = None
 ) -> tuple[list[str], list[tuple[str, Any]]]:
     """The validated (ids, filter pairs): ids, or --all with optional filters; never both, never neither (nothing
     happens in bulk by accident)."""
@@ -83,6 +86,8 @@ def _bulk_target(
         s.client().dlq.get  # noqa: B018 - raises Unsupported before anything is sent
     if ids and (all_ or pairs):
         raise InputError("give DLQ ids, or --all with optional filters, not both")
+    if ids and count:
+        raise InputError("--count applies to --all (entries per request), not to DLQ ids")
     if not ids and not all_:
         raise InputError(
             f"no DLQ ids given; to {verb} in bulk add --all" + (" (the filters narrow it)" if pairs else ""),
@@ -93,7 +98,13 @@ def _bulk_target(
 
 @app.command("list")
 @with_filters
-def list_(ctx: typer.Context, filters: dict[str, Any] = FILTERED, limit: int = L.LIMIT, all_: bool = L.ALL) -> None:
+def list_(
+    ctx: typer.Context,
+    filters: dict[str, Any] = FILTERED,
+    limit: int = L.LIMIT,
+    all_: bool = L.ALL,
+    count: int | None = COUNT,
+) -> None:
     """List dead-letter messages, newest first (GET /v2/dlq, string cursor).
 
     \b
@@ -103,7 +114,7 @@ def list_(ctx: typer.Context, filters: dict[str, Any] = FILTERED, limit: int = L
     """
     s = settings_from(ctx)
     pairs = L.filters(**filters)
-    items = s.client().dlq.listing(pairs, limit=limit, follow=all_)
+    items = s.client().dlq.listing(pairs, limit=limit, follow=all_, count=count)
     s.out.rows(items, DLQ_COLUMNS, id_key="dlqId")
 
 
@@ -121,7 +132,7 @@ def get(ctx: typer.Context, dlq_id: str = typer.Argument(..., help="DLQ id.")) -
 
 
 @app.command("retry")
-@P.with_settings
+@P.with_overrides
 @with_filters
 def retry(
     ctx: typer.Context,
@@ -136,6 +147,7 @@ def retry(
     callback: str = P.CALLBACK,
     failure_callback: str = P.FAILURE_CALLBACK,
     settings: dict[str, Any] = P.SETTINGS,
+    count: int | None = COUNT,
     yes: bool = YES,
 ) -> None:
     """Publish dead-letter messages again (they leave the DLQ); prints each new message id.
@@ -166,14 +178,14 @@ def retry(
     for note in overrides.warnings:
         s.out.warn(note)
     headers = overrides.headers("v2")
-    ids, pairs = _bulk_target(s, dlq_ids, all_, filters, "retry")
+    ids, pairs = _bulk_target(s, dlq_ids, all_, filters, "retry", count)
     dlq = s.client().dlq
     if ids:
         items = dlq.retry(ids, headers)
     else:
         scope = f"matching {L.describe(pairs)}" if pairs else "in the DLQ (all of them)"
         s.out.confirm(f"retry every message {scope}", yes=yes)
-        items = dlq.retry_matching(pairs, headers)
+        items = dlq.retry_matching(pairs, headers, count=count)
     s.out.rows(items, RETRY_COLUMNS, id_key="messageId")
 
 
@@ -184,6 +196,7 @@ def delete(
     dlq_ids: list[str] = DLQ_IDS,
     all_: bool = BULK,
     filters: dict[str, Any] = FILTERED,
+    count: int | None = COUNT,
     yes: bool = YES,
 ) -> None:
     """Delete dead-letter messages for good; prints the number deleted (-q: just the number).
@@ -198,7 +211,7 @@ def delete(
       qstash dlq delete --all --from 7d --to 1d
     """
     s = settings_from(ctx)
-    ids, pairs = _bulk_target(s, dlq_ids, all_, filters, "delete")
+    ids, pairs = _bulk_target(s, dlq_ids, all_, filters, "delete", count)
     dlq = s.client().dlq
     if ids:
         s.out.confirm(f"delete DLQ entr{'y' if len(ids) == 1 else 'ies'} {', '.join(ids)}", yes=yes)
@@ -206,7 +219,7 @@ def delete(
     else:
         scope = f"matching {L.describe(pairs)}" if pairs else "(the whole DLQ)"
         s.out.confirm(f"delete every DLQ entry {scope}", yes=yes)
-        result = dlq.delete_matching(pairs)
+        result = dlq.delete_matching(pairs, count=count)
     s.out.record(result, id_key="deleted", fields=[Column("deleted", "deleted")])
 
 

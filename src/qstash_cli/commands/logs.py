@@ -13,6 +13,7 @@ import typer
 from qstash_cli.errors import InputError
 from qstash_cli.inputs import parse_time_ms, validate_id, validate_topic_name, validate_url
 from qstash_cli.output import JSON, QUIET, TABLE, Column
+from qstash_cli.qstash_headers import validate_flow_control_key
 from qstash_cli.settings import settings_from
 
 STATES = ("CREATED", "ACTIVE", "RETRY", "ERROR", "DELIVERED", "FAILED", "CANCEL_REQUESTED", "CANCELLED", "CANCELED")
@@ -64,6 +65,12 @@ TOPIC = typer.Option(None, "--topic", help="Only this topic (URL group) name (re
 SCHEDULE_ID = typer.Option(None, "--schedule-id", help="Only messages of this schedule (repeatable).")
 QUEUE = typer.Option(None, "--queue", help="Only this queue (repeatable).")
 LABEL = typer.Option(None, "--label", help="Only messages with this label (repeatable).")
+CALLER_IP = typer.Option(None, "--caller-ip", metavar="IP", help="Only messages published from this IP (repeatable).")
+FLOW_CONTROL_KEY = typer.Option(
+    None, "--flow-control-key", metavar="KEY", help="Only messages with this flow-control key (repeatable)."
+)
+HOST = typer.Option(None, "--host", metavar="HOST", help="Only deliveries to this destination host (repeatable).")
+PATH = typer.Option(None, "--path", metavar="PATH", help="Only deliveries to this destination path (repeatable).")
 FROM = typer.Option(None, "--from", help="Not before: unix ms, ISO-8601, or an age such as 15m, 2h, 1d.")
 TO = typer.Option(None, "--to", help="Not after: unix ms, ISO-8601, or an age such as 15m.")
 LIMIT = typer.Option(None, "--limit", min=1, help="Show at most N entries (reads further pages as needed).")
@@ -80,6 +87,10 @@ def filters(
     queue: list[str] | None = None,
     label: list[str] | None = None,
     response_status: list[int] | None = None,
+    caller_ip: list[str] | None = None,
+    flow_control_key: list[str] | None = None,
+    host: list[str] | None = None,
+    path: list[str] | None = None,
     from_: str | None = None,
     to: str | None = None,
 ) -> list[tuple[str, Any]]:
@@ -102,6 +113,10 @@ def filters(
         if not 100 <= status <= 599:
             raise InputError(f"invalid --status {status}: an HTTP status code between 100 and 599")
         out.append(("responseStatus", status))
+    out += [("callerIp", _ip(v)) for v in caller_ip or []]
+    out += [("flowControlKey", validate_flow_control_key(v)) for v in flow_control_key or []]
+    out += [("host", _host(v)) for v in host or []]
+    out += [("path", _path(v)) for v in path or []]
     start = parse_time_ms(from_, what="--from") if from_ else None
     end = parse_time_ms(to, what="--to") if to else None
     if start is not None and end is not None and start > end:
@@ -111,6 +126,32 @@ def filters(
     if end is not None:
         out.append(("toDate", end))
     return out
+
+
+def _ip(value: str) -> str:
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise InputError(f"invalid --caller-ip {value!r}: an IPv4 or IPv6 address") from None
+
+
+def _host(value: str) -> str:
+    if not value or any(c.isspace() or c in "/?#@" for c in value) or not value.isprintable():
+        raise InputError(f"invalid --host {value!r}: a host name such as example.com (no scheme, no path)")
+    return value
+
+
+def _path(value: str) -> str:
+    if not value.startswith("/") or any(c.isspace() or c in "?#" for c in value) or not value.isprintable():
+        raise InputError(f"invalid --path {value!r}: a URL path starting with /, such as /hook")
+    return value
+
+
+def count_option(maximum: int, what: str) -> Any:
+    """`--count N`: the API's `count` (entries per request)."""
+    return typer.Option(None, "--count", metavar="N", min=1, max=maximum, help=f"{what} (1-{maximum}).")
 
 
 def describe(pairs: list[tuple[str, Any]]) -> str:
@@ -127,6 +168,10 @@ def logs(
     schedule_id: list[str] = SCHEDULE_ID,
     queue: list[str] = QUEUE,
     label: list[str] = LABEL,
+    caller_ip: list[str] = CALLER_IP,
+    flow_control_key: list[str] = FLOW_CONTROL_KEY,
+    host: list[str] = HOST,
+    path: list[str] = PATH,
     from_: str = FROM,
     to: str = TO,
     order: str = typer.Option(None, "--order", help="latestFirst (default) or earliestFirst (v2)."),
@@ -135,6 +180,7 @@ def logs(
     ),
     limit: int = LIMIT,
     all_: bool = ALL,
+    count: int = count_option(1000, "Entries per request (v2 `count`; default: what --limit needs)"),
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep polling for new entries until Ctrl-C."),
     interval: float = typer.Option(2.0, "--interval", min=0.1, help="Seconds between polls with --follow."),
 ) -> None:
@@ -152,6 +198,7 @@ def logs(
       qstash logs --message-id msg_123 --json
       qstash logs --topic orders --all --json > orders.json
       qstash logs -f --endpoint https://example.com/hook
+      qstash logs --flow-control-key user-42 --host example.com --path /hook --caller-ip 203.0.113.7
     """
     s = settings_from(ctx)
     pairs = filters(
@@ -162,6 +209,10 @@ def logs(
         schedule_id=schedule_id,
         queue=queue,
         label=label,
+        caller_ip=caller_ip,
+        flow_control_key=flow_control_key,
+        host=host,
+        path=path,
         from_=from_,
         to=to,
     )
@@ -186,7 +237,9 @@ def logs(
         return
     from qstash_cli.api.pages import iterate
 
-    count = min(limit, 100) if limit and s.api == "v2" else None
+    if count and s.api == "v1":
+        raise InputError("v1 logs take no --count; use --limit")
+    count = count or (min(limit, 100) if limit and s.api == "v2" else None)
     items = iterate(lambda cursor: api.page(cursor, pairs, count=count, source=src), limit=limit, follow=all_)
     s.out.rows(items, columns, id_key="messageId")
 

@@ -112,6 +112,11 @@ def cancel(
     endpoint: list[str] = L.URL,
     schedule_id: list[str] = L.SCHEDULE_ID,
     label: list[str] = L.LABEL,
+    caller_ip: list[str] = L.CALLER_IP,
+    flow_control_key: list[str] = L.FLOW_CONTROL_KEY,
+    host: list[str] = L.HOST,
+    path: list[str] = L.PATH,
+    count: int | None = L.count_option(500, "With --all: cancel at most N messages (`count`)"),
     from_: str = typer.Option(None, "--from", help="Only messages created at or after: unix ms, ISO-8601, or 15m."),
     to: str = typer.Option(None, "--to", help="Only messages created at or before: unix ms, ISO-8601, or 15m."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask (required without a terminal)."),
@@ -127,13 +132,26 @@ def cancel(
     Examples:
       qstash messages cancel msg_123 msg_456 --yes
       qstash messages cancel --all --topic orders --from 1h
+      qstash messages cancel --all --flow-control-key user-42 --host example.com --count 100 --yes
       qstash messages cancel --all --yes
     """
     s = settings_from(ctx)
     ids = [validate_id(i, what="message id") for i in message_ids or []]
-    pairs = L.filters(topic=topic, queue=queue, url=endpoint, schedule_id=schedule_id, label=label, from_=from_, to=to)
-    if ids and (all_ or pairs):
-        raise InputError("give message ids, or --all with optional filters, not both")
+    pairs = L.filters(
+        topic=topic,
+        queue=queue,
+        url=endpoint,
+        schedule_id=schedule_id,
+        label=label,
+        caller_ip=caller_ip,
+        flow_control_key=flow_control_key,
+        host=host,
+        path=path,
+        from_=from_,
+        to=to,
+    )
+    if ids and (all_ or pairs or count):
+        raise InputError("give message ids, or --all with optional filters (and --count), not both")
     if not ids and not all_:
         raise InputError(
             "no message ids given; to cancel in bulk add --all" + (" (the filters narrow it)" if pairs else ""),
@@ -153,7 +171,7 @@ def cancel(
             else "cancel EVERY in-flight message of the account"
         )
         s.out.confirm(what, yes=yes)
-        result = messages.cancel_matching(pairs)
+        result = messages.cancel_matching(pairs + ([("count", count)] if count else []))
     s.out.record(result, id_key="cancelled", fields=[Column("cancelled", "cancelled")])
 
 
