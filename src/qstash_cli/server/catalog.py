@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from qstash_cli.server.ids import new_id
+from qstash_cli.server.ids import new_id, now_ms
 from qstash_cli.server.parse import BadValue
 from qstash_cli.server.publishing import LimitError, check_name, check_url
 from qstash_cli.server.quota import Quota
@@ -213,9 +213,9 @@ def queue_list(conn: Conn) -> list[dict]:
     return [queue_get(conn, r[0]) for r in conn.execute("SELECT name FROM queues ORDER BY created_at").fetchall()]
 
 
-def queue_set_paused(conn: Conn, name: str, paused: bool, now: int) -> dict:
+def queue_set_paused(conn: Conn, name: str, paused: bool, now: int | None = None) -> dict:
     queue_get(conn, name)
-    conn.execute("UPDATE queues SET paused = ?, updated_at = ? WHERE name = ?", (int(paused), now, name))
+    conn.execute("UPDATE queues SET paused = ?, updated_at = ? WHERE name = ?", (int(paused), now or now_ms(), name))
     return queue_get(conn, name)
 
 

@@ -7,6 +7,7 @@ import json
 import sqlite3
 from typing import Any
 
+from qstash_cli.server.filters import Filters, Params
 from qstash_cli.server.ids import dlq_id, new_id, new_signing_key
 from qstash_cli.server.models import FINAL, PENDING, Delivery, MessageSpec, Outcome, Target
 
@@ -365,8 +366,9 @@ def cancel_messages(conn: Conn, message_ids: list[str], now: int) -> tuple[int, 
     return count, task_ids
 
 
-def pending_message_ids(conn: Conn, where: str, args: list[Any], limit: int | None) -> list[str]:
-    """Ids of messages not yet done matching an SQL filter over `messages`."""
+def pending_message_ids(conn: Conn, filters: Filters, params: Params, limit: int | None) -> list[str]:
+    """Ids of messages not yet done matching the `filters` a route declares."""
+    where, args = filters.where(params)
     sql = f"SELECT id FROM messages WHERE done = 0{' AND ' + where if where else ''} ORDER BY created_at"
     if limit:
         sql += f" LIMIT {int(limit)}"

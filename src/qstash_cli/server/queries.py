@@ -1,15 +1,19 @@
-"""Read jobs: paginated listings of messages, tasks, logs/events and the DLQ, with the documented filters."""
+"""Read jobs: paginated rows of messages, tasks, logs/events and the DLQ, under the filters a route declares.
+
+They return rows (shaped by the route that asked); `NotFound` for a missing id, `BadValue` for a bad cursor/count.
+"""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
 from typing import Any
 
-from qstash_cli.server import views
 from qstash_cli.server.catalog import NotFound
+from qstash_cli.server.filters import Filters, Params, integer
+from qstash_cli.server.parse import BadValue
 
 Conn = sqlite3.Connection
+Row = Any
 V1_PAGE = 100
 
 
@@ -33,41 +37,45 @@ def _ms_page(conn: Conn, table: str, where: str, args: list[Any], cursor: int | 
     return rows, last if more else 0
 
 
+def _row(conn: Conn, table: str, row_id: str | None) -> Row | None:
+    return conn.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,)).fetchone()
+
+
 # -- v1 ---------------------------------------------------------------------------------------------------------
 
 
-def v1_messages(conn: Conn, cursor: int | None) -> dict[str, Any]:
+def _first_task(conn: Conn, message_id: str) -> Row | None:
+    return conn.execute("SELECT * FROM tasks WHERE message_id = ? LIMIT 1", (message_id,)).fetchone()
+
+
+def v1_messages(conn: Conn, cursor: int | None) -> tuple[list[tuple[Row, Row]], int]:
+    """(message, its first task) pairs of one page, and the next cursor (0: none)."""
     rows, nxt = _ms_page(conn, "messages", "", [], cursor, "created_at")
-    out = []
-    for m in rows:
-        task = conn.execute("SELECT * FROM tasks WHERE message_id = ? LIMIT 1", (m["id"],)).fetchone()
-        out.append(views.message_v1(m, task))
-    return {"cursor": nxt, "messages": out} if nxt else {"messages": out}
+    return [(m, _first_task(conn, m["id"])) for m in rows], nxt
 
 
-def v1_message(conn: Conn, message_id: str) -> dict[str, Any]:
-    m = conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+def v1_message(conn: Conn, message_id: str) -> tuple[Row, Row | None]:
+    m = _row(conn, "messages", message_id)
     if m is None:
         raise NotFound(f"message {message_id!r} not found")
-    task = conn.execute("SELECT * FROM tasks WHERE message_id = ? LIMIT 1", (message_id,)).fetchone()
-    return views.message_v1(m, task)
+    return m, _first_task(conn, message_id)
 
 
-def v1_tasks(conn: Conn, message_id: str, cursor: int | None) -> dict[str, Any]:
+def v1_tasks(conn: Conn, message_id: str, cursor: int | None) -> tuple[list[Row], int]:
     v1_message(conn, message_id)
-    rows, nxt = _ms_page(conn, "tasks", "message_id = ?", [message_id], cursor, "created_at")
-    tasks = [views.task_v1(t) for t in rows]
-    return {"cursor": nxt, "tasks": tasks} if nxt else {"tasks": tasks}
+    return _ms_page(conn, "tasks", "message_id = ?", [message_id], cursor, "created_at")
 
 
-def v1_task(conn: Conn, task_id: str) -> dict[str, Any]:
-    t = conn.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
+def v1_task(conn: Conn, task_id: str) -> Row:
+    t = _row(conn, "tasks", task_id)
     if t is None:
         raise NotFound(f"task {task_id!r} not found")
-    return views.task_v1(t)
+    return t
 
 
-def v1_logs(conn: Conn, cursor: int | None, *, message_id: str | None = None, task_id: str | None = None) -> dict:
+def v1_logs(
+    conn: Conn, cursor: int | None, *, message_id: str | None = None, task_id: str | None = None
+) -> tuple[list[Row], int]:
     if message_id is not None:
         v1_message(conn, message_id)
         where, args = "message_id = ?", [message_id]
@@ -76,37 +84,33 @@ def v1_logs(conn: Conn, cursor: int | None, *, message_id: str | None = None, ta
         where, args = "task_id = ?", [task_id]
     else:
         where, args = "", []
-    rows, nxt = _ms_page(conn, "logs", where, args, cursor, "time")
-    logs = [views.log_v1(r) for r in rows]
-    return {"cursor": nxt, "logs": logs} if nxt else {"logs": logs}
+    return _ms_page(conn, "logs", where, args, cursor, "time")
 
 
-def v1_events(conn: Conn, cursor: str | None) -> dict[str, Any]:
-    seq = _seq_cursor(cursor)
+def v1_events(conn: Conn, cursor: str | None) -> tuple[list[Row], str | None]:
+    """One page of log rows by sequence, and the next cursor (`<ms>-<seq>`, None: no more)."""
+    seq = seq_cursor(cursor)
     rows = conn.execute("SELECT * FROM logs WHERE seq < ? ORDER BY seq DESC LIMIT ?", (seq, V1_PAGE + 1)).fetchall()
     more = len(rows) > V1_PAGE
     rows = rows[:V1_PAGE]
-    events = [views.event_v1(r) for r in rows]
-    out: dict[str, Any] = {"events": events}
-    if more:
-        out["cursor"] = f"{rows[-1]['time']}-{rows[-1]['seq']}"
-    return out
+    return rows, (f"{rows[-1]['time']}-{rows[-1]['seq']}" if more else None)
 
 
-def _seq_cursor(cursor: str | None, default: int = 1 << 62) -> int:
+def seq_cursor(cursor: str | None, default: int = 1 << 62) -> int:
     """Sequence number from a v2 cursor (`<seq>` or `<ms>-<seq>`)."""
     if not cursor:
         return default
     tail = cursor.rsplit("-", 1)[-1]
     if not tail.isdigit():
-        raise ValueError(f"invalid cursor {cursor!r}")
+        raise BadValue(f"invalid cursor {cursor!r}")
     return int(tail)
 
 
 # -- v2 ---------------------------------------------------------------------------------------------------------
 
 
-def v2_message(conn: Conn, message_id: str) -> dict[str, Any]:
+def v2_message(conn: Conn, message_id: str) -> tuple[Row, Row | None]:
+    """A pending message and its most relevant task."""
     m = conn.execute("SELECT * FROM messages WHERE id = ? AND done = 0", (message_id,)).fetchone()
     if m is None:
         raise NotFound(f"message {message_id!r} not found (delivered, cancelled or unknown)")
@@ -114,68 +118,21 @@ def v2_message(conn: Conn, message_id: str) -> dict[str, Any]:
         "SELECT * FROM tasks WHERE message_id = ? ORDER BY state IN ('CREATED', 'RETRY', 'ACTIVE') DESC LIMIT 1",
         (message_id,),
     ).fetchone()
-    return views.message_v2(m, task)
+    return m, task
 
 
-STATE_ALIASES = {"CANCELED": ["CANCELLED"], "IN_PROGRESS": ["CREATED", "ACTIVE", "RETRY"]}
+def _count(params: Params, default: int) -> int:
+    return min(max(integer((params.get("count") or [str(default)])[0], "count"), 1), 1000)
 
 
-def _multi(params: Mapping[str, Sequence[str]], name: str) -> list[str]:
-    values = []
-    for raw in params.get(name, []):
-        values += [v.strip() for v in raw.split(",") if v.strip()]
-    return values
-
-
-def _filters(params: Mapping[str, Sequence[str]], columns: dict[str, str], time_col: str) -> tuple[str, list]:
-    clauses, args = [], []
-    for param, col in columns.items():
-        values = _multi(params, param)
-        if param == "state":
-            values = [s for v in values for s in STATE_ALIASES.get(v.upper(), [v.upper()])]
-        if param == "messageIds":
-            values += _multi(params, "messageId")
-        if values:
-            if param in ("label",):
-                clauses.append("(" + " OR ".join(f"{col} LIKE ?" for _ in values) + ")")
-                args += [f"%{v}%" for v in values]
-            else:
-                clauses.append(f"{col} IN ({','.join('?' * len(values))})")
-                args += values
-    for param, op in (("fromDate", ">="), ("toDate", "<=")):
-        values = _multi(params, param)
-        if values:
-            clauses.append(f"{time_col} {op} ?")
-            args.append(_int(values[0], param))
-    return " AND ".join(clauses), args
-
-
-def _int(value: str, name: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise ValueError(f"invalid {name} {value!r}: want an integer") from None
-
-
-LOG_FILTERS = {
-    "messageIds": "message_id",
-    "state": "state",
-    "url": "url",
-    "topicName": "topic_name",
-    "scheduleId": "schedule_id",
-    "queueName": "queue_name",
-    "label": "label",
-}
-
-
-def v2_logs(conn: Conn, params: Mapping[str, Sequence[str]]) -> dict[str, Any]:
-    """`/v2/events` and `/v2/logs`: both keys carry the same list; cursor is the last entry's sequence number."""
-    where, args = _filters(params, LOG_FILTERS, "time")
-    count = min(max(_int((params.get("count") or ["1000"])[0], "count"), 1), 1000)
+def v2_logs(conn: Conn, filters: Filters, params: Params) -> tuple[list[tuple[Row, Row, Row | None]], str | None]:
+    """`/v2/events` and `/v2/logs`: (log, message, task) triples; the cursor is the last entry's sequence number."""
+    where, args = filters.where(params)
+    count = _count(params, 1000)
     earliest = (params.get("order") or ["latestFirst"])[0].lower() == "earliestfirst"
     cursor = (params.get("cursor") or [None])[0]
     if cursor:
-        seq = _seq_cursor(cursor)
+        seq = seq_cursor(cursor)
         where = f"{where + ' AND ' if where else ''}seq {'>' if earliest else '<'} ?"
         args.append(seq)
     rows = conn.execute(
@@ -190,35 +147,20 @@ def v2_logs(conn: Conn, params: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     for r in rows:
         mid, tid = r["message_id"], r["task_id"]
         if mid not in messages:
-            messages[mid] = conn.execute("SELECT * FROM messages WHERE id = ?", (mid,)).fetchone()
+            messages[mid] = _row(conn, "messages", mid)
         if tid and tid not in tasks:
-            tasks[tid] = conn.execute("SELECT * FROM tasks WHERE id = ?", (tid,)).fetchone()
-        entries.append(views.log_v2(r, messages[mid], tasks.get(tid)))
-    out: dict[str, Any] = {"events": entries, "logs": entries}
-    if more:
-        out["cursor"] = str(rows[-1]["seq"])
-    return out
+            tasks[tid] = _row(conn, "tasks", tid)
+        entries.append((r, messages[mid], tasks.get(tid)))
+    return entries, (str(rows[-1]["seq"]) if more else None)
 
 
-DLQ_FILTERS = {
-    "messageId": "message_id",
-    "url": "url",
-    "topicName": "topic_name",
-    "scheduleId": "schedule_id",
-    "queueName": "queue_name",
-    "responseStatus": "response_status",
-    "label": "label",
-    "dlqIds": "id",
-}
-
-
-def dlq_rows(conn: Conn, params: Mapping[str, Sequence[str]], default_count: int = 100) -> tuple[list, str | None]:
-    where, args = _filters(params, DLQ_FILTERS, "created_at")
-    count = min(max(_int((params.get("count") or [str(default_count)])[0], "count"), 1), 1000)
+def dlq_rows(conn: Conn, filters: Filters, params: Params, default_count: int = 100) -> tuple[list, str | None]:
+    where, args = filters.where(params)
+    count = _count(params, default_count)
     cursor = (params.get("cursor") or [None])[0]
     if cursor:
         where = f"{where + ' AND ' if where else ''}seq < ?"
-        args.append(_seq_cursor(cursor))
+        args.append(seq_cursor(cursor))
     rows = conn.execute(
         f"SELECT * FROM dlq {'WHERE ' + where if where else ''} ORDER BY seq DESC LIMIT ?", [*args, count + 1]
     ).fetchall()
@@ -227,21 +169,18 @@ def dlq_rows(conn: Conn, params: Mapping[str, Sequence[str]], default_count: int
     return rows, (f"{rows[-1]['created_at']}-{rows[-1]['seq']}" if more else None)
 
 
-def dlq_list(conn: Conn, params: Mapping[str, Sequence[str]]) -> dict[str, Any]:
-    rows, cursor = dlq_rows(conn, params)
-    out: dict[str, Any] = {"messages": [dlq_entry(conn, r) for r in rows]}
-    if cursor:
-        out["cursor"] = cursor
-    return out
+def dlq_list(conn: Conn, filters: Filters, params: Params) -> tuple[list[tuple[Row, Row | None]], str | None]:
+    """(DLQ row, its message) pairs of one page, and the next cursor."""
+    rows, cursor = dlq_rows(conn, filters, params)
+    return [dlq_entry(conn, r) for r in rows], cursor
 
 
-def dlq_entry(conn: Conn, row: Any) -> dict[str, Any]:
-    m = conn.execute("SELECT * FROM messages WHERE id = ?", (row["message_id"],)).fetchone()
-    return views.dlq_v2(row, m)
+def dlq_entry(conn: Conn, row: Row) -> tuple[Row, Row | None]:
+    return row, _row(conn, "messages", row["message_id"])
 
 
-def dlq_get(conn: Conn, dlq_id: str) -> dict[str, Any]:
-    row = conn.execute("SELECT * FROM dlq WHERE id = ?", (dlq_id,)).fetchone()
+def dlq_get(conn: Conn, dlq_id: str) -> tuple[Row, Row | None]:
+    row = _row(conn, "dlq", dlq_id)
     if row is None:
         raise NotFound(f"dlq message {dlq_id!r} not found")
     return dlq_entry(conn, row)
@@ -249,26 +188,3 @@ def dlq_get(conn: Conn, dlq_id: str) -> dict[str, Any]:
 
 def dlq_delete(conn: Conn, ids: list[str]) -> int:
     return sum(conn.execute("DELETE FROM dlq WHERE id = ?", (i,)).rowcount for i in ids)
-
-
-MESSAGE_FILTERS = {
-    "messageIds": "id",
-    "topicName": "topic_name",
-    "queueName": "queue_name",
-    "url": "url",
-    "scheduleId": "schedule_id",
-    "label": "label",
-    "callerIp": "json_extract(meta, '$.callerIP')",
-    "flowControlKey": "json_extract(meta, '$.flowControlKey')",
-}
-
-
-def message_filter(params: Mapping[str, Sequence[str]]) -> tuple[str, list]:
-    where, args = _filters(params, MESSAGE_FILTERS, "created_at")
-    for param, pattern in (("host", "%://{}%"), ("path", "%{}%")):
-        values = _multi(params, param)
-        if values:
-            clause = " OR ".join("url LIKE ?" for _ in values)
-            where = f"{where + ' AND ' if where else ''}({clause})"
-            args += [pattern.format(v) for v in values]
-    return where, args

@@ -99,7 +99,8 @@ def serve(opts: Options) -> int:
     import uvicorn
 
     from qstash_cli.server import data
-    from qstash_cli.server.app import Server, build
+    from qstash_cli.server.app import build
+    from qstash_cli.server.context import Server
     from qstash_cli.server.engine import Engine, KeyRing
     from qstash_cli.server.http import AccessLog
     from qstash_cli.server.ids import now_ms

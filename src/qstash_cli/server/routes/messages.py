@@ -1,0 +1,59 @@
+"""v2 messages: get one pending message, cancel one, cancel in bulk (by ids or by filters)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.routing import Route
+
+from qstash_cli.server import data, queries
+from qstash_cli.server.context import cancel, cancel_one, params, srv_of
+from qstash_cli.server.filters import LABEL, META, URL_HOST, URL_PATH, Filters
+from qstash_cli.server.handlers import fetch
+from qstash_cli.server.http import ApiError, endpoint, read_json
+from qstash_cli.server.shapes import message_v2
+
+CANCEL_FILTERS = Filters(
+    {
+        "messageIds": "id",
+        "topicName": "topic_name",
+        "queueName": "queue_name",
+        "url": "url",
+        "scheduleId": "schedule_id",
+        "label": LABEL,
+        "callerIp": META + "callerIP",
+        "flowControlKey": META + "flowControlKey",
+        "host": URL_HOST,
+        "path": URL_PATH,
+    }
+)
+
+
+@endpoint
+async def cancel_message(request: Request) -> Any:
+    return {"cancelled": await cancel_one(srv_of(request), request.path_params["id"])}
+
+
+@endpoint
+async def cancel_messages(request: Request) -> Any:
+    srv = srv_of(request)
+    query = params(request)
+    body = await read_json(request, 10 << 20, required=False)
+    if body is not None and not isinstance(body, dict):
+        raise ApiError(400, 'body must be a JSON object like {"messageIds": [...]}')
+    ids = (body or {}).get("messageIds")
+    if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, str) for i in ids)):
+        raise ApiError(400, "messageIds must be a list of strings")
+    if ids is None:
+        count = query.get("count")
+        limit = min(int(count[0]), 500) if count and count[0].isdigit() else None
+        ids = await srv.store.run(data.pending_message_ids, CANCEL_FILTERS, query, limit)
+    return {"cancelled": await cancel(srv, ids)}
+
+
+ROUTES = [
+    Route("/v2/messages", cancel_messages, methods=["DELETE"]),
+    Route("/v2/messages/{id}", fetch(queries.v2_message, "id", lambda found: message_v2(*found)), methods=["GET"]),
+    Route("/v2/messages/{id}", cancel_message, methods=["DELETE"]),
+]
