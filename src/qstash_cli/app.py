@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "quota": ("quota", "Show the account's quota (v1)."),
     "logs": ("logs", "Show the delivery logs."),
     "dlq": ("dlq", "Manage the dead-letter queue."),
+    "workflow": ("workflow", "Upstash Workflow runs: steps, cancel, notify, waiters, failed runs (v2)."),
     "verify": ("verify", "Verify an Upstash-Signature."),
     "listen": ("listen", "Receive and verify deliveries on a local port."),
     "cron": ("cron", "Show the next fire times of a cron expression."),

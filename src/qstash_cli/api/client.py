@@ -24,6 +24,7 @@ GROUPS = (
     "dlq",
     "queues",
     "flow_control",
+    "workflows",
 )
 
 

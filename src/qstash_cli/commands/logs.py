@@ -10,6 +10,7 @@ from typing import Any
 
 import typer
 
+from qstash_cli import workflow_steps
 from qstash_cli.errors import InputError
 from qstash_cli.inputs import parse_time_ms, validate_id, validate_topic_name, validate_url
 from qstash_cli.output import JSON, QUIET, TABLE, Column
@@ -33,6 +34,12 @@ def destination(row: dict[str, Any]) -> Any:
     return row.get("url") or row.get("topicName")
 
 
+def event_destination(row: dict[str, Any]) -> Any:
+    """The destination, and for a workflow step delivery its run and step: `URL (workflow wfr_1, step 2 x, Run)`."""
+    note = workflow_steps.log_note(row)
+    return f"{destination(row) or '-'} ({note})" if note else destination(row)
+
+
 def next_time(row: dict[str, Any]) -> Any:
     return row.get("nextDeliveryTime") or row.get("nextScheduledAt")
 
@@ -41,7 +48,7 @@ EVENT_COLUMNS = [
     Column("time", "time", "time"),
     Column("state", "state"),
     Column("message", "messageId"),
-    Column("url", destination),
+    Column("url", event_destination),
     Column("status", "responseStatus"),
     Column("error", "error"),
     Column("next delivery", next_time, "time"),
