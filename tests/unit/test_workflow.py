@@ -604,3 +604,33 @@ def test_logs_names_the_workflow_run_and_step_of_an_entry(cli, mock_api) -> None
     assert cli("logs", "--json").json == events  # the API's JSON, untouched
     table = cli("logs", tty=True).stdout
     assert "wfr_1" in table and "charge" in table and "\t" not in table
+
+
+# -- --count (entries per request) ----------------------------------------------------------------------------------
+
+
+def test_count_sets_the_page_size_of_listings_and_bulk_rounds(cli, mock_api) -> None:
+    mock_api.add("GET", "/v2/workflows/logs", {"runs": [RUN1]})
+    mock_api.add("GET", "/v2/workflows/dlq", {"messages": [D1]})
+    mock_api.add("DELETE", "/v2/workflows/runs", {"cancelled": 0})
+    mock_api.add("DELETE", "/v2/workflows/dlq", {"deleted": 1})
+    mock_api.add("POST", "/v2/workflows/dlq/resume", NEW_RUNS)
+    assert cli("workflow", "runs", "--count", "3", "-q").stdout == "wfr_1\n"
+    assert cli("workflow", "dlq", "list", "--count", "7", "-q").exit_code == 0
+    assert cli("workflow", "cancel", "--all", "--count", "500", "-y").stdout == "cancelled\t0\n"
+    assert cli("workflow", "dlq", "delete", "--all", "--count", "20", "-y", "-q").stdout == "1\n"
+    assert cli("workflow", "dlq", "resume", "--all", "--count", "5", "-y", "-q").stdout == "wfr_n1\nwfr_n2\n"
+    assert sent(mock_api) == [
+        ("GET", "/v2/workflows/logs?count=3"),
+        ("GET", "/v2/workflows/dlq?count=7"),
+        ("DELETE", "/v2/workflows/runs?count=500"),
+        ("DELETE", "/v2/workflows/dlq?count=20"),
+        ("POST", "/v2/workflows/dlq/resume?count=5"),
+    ]
+
+
+def test_count_is_for_bulk_forms_and_bounded(cli, mock_api) -> None:
+    assert_usage_error(cli("workflow", "cancel", "wfr_1", "--count", "5", "-y"), mock_api, "--count applies to --all")
+    assert_usage_error(cli("workflow", "dlq", "restart", "d-1", "--count", "5"), mock_api, "--count applies to --all")
+    assert_usage_error(cli("workflow", "runs", "--count", "11"), mock_api, "--count")
+    assert_usage_error(cli("workflow", "dlq", "list", "--count", "0"), mock_api, "--count")

@@ -44,9 +44,14 @@ class V2:
         return entries_of(data, "runs"), cursor_of(data)
 
     def runs(
-        self, filters: Filters | None = None, *, limit: int | None = None, follow: bool = False
+        self,
+        filters: Filters | None = None,
+        *,
+        limit: int | None = None,
+        follow: bool = False,
+        count: int | None = None,
     ) -> Iterator[dict[str, Any]]:
-        count = min(limit, RUNS_PAGE_MAX) if limit else None
+        count = count or (min(limit, RUNS_PAGE_MAX) if limit else None)
         return iterate(lambda cursor: self.runs_page(cursor, filters, count=count), limit=limit, follow=follow)
 
     def run(self, run_id: str) -> dict[str, Any]:
@@ -64,13 +69,12 @@ class V2:
         cancelled = _number(data, "cancelled")
         return {"cancelled": len(run_ids) if cancelled is None else cancelled, "workflowRunIds": run_ids}
 
-    def cancel_matching(self, filters: Filters) -> dict[str, Any]:
+    def cancel_matching(self, filters: Filters, *, count: int | None = None) -> dict[str, Any]:
         """`DELETE /v2/workflows/runs?filters&count=100` (no filters: every run) until a round cancels nothing."""
         total = 0
+        params = [*filters, ("count", count or BULK_COUNT)]
         for _ in range(MAX_BULK_ROUNDS):
-            data = self.t.json(
-                "DELETE", "/v2/workflows/runs", params=[*filters, ("count", BULK_COUNT)], idempotent=True
-            )
+            data = self.t.json("DELETE", "/v2/workflows/runs", params=params, idempotent=True)
             cancelled = _number(data, "cancelled") or 0
             total += cancelled
             if cancelled <= 0:
@@ -99,9 +103,14 @@ class V2:
         return entries_of(data, "messages"), cursor_of(data)
 
     def dlq(
-        self, filters: Filters | None = None, *, limit: int | None = None, follow: bool = False
+        self,
+        filters: Filters | None = None,
+        *,
+        limit: int | None = None,
+        follow: bool = False,
+        count: int | None = None,
     ) -> Iterator[dict[str, Any]]:
-        count = min(limit, BULK_COUNT) if limit else None
+        count = count or (min(limit, BULK_COUNT) if limit else None)
         return iterate(lambda cursor: self.dlq_page(cursor, filters, count=count), limit=limit, follow=follow)
 
     def dlq_get(self, dlq_id: str) -> dict[str, Any]:
@@ -116,10 +125,10 @@ class V2:
         deleted = _number(data, "deleted")
         return {"deleted": len(dlq_ids) if deleted is None else deleted, "dlqIds": dlq_ids}
 
-    def dlq_delete_matching(self, filters: Filters) -> dict[str, Any]:
+    def dlq_delete_matching(self, filters: Filters, *, count: int | None = None) -> dict[str, Any]:
         """`DELETE /v2/workflows/dlq?filters&count=100`, following the cursor; `{"deleted": total}`."""
         total = 0
-        for data in self._rounds("DELETE", "/v2/workflows/dlq", filters):
+        for data in self._rounds("DELETE", "/v2/workflows/dlq", filters, count=count):
             total += _number(data, "deleted") or 0
         return {"deleted": total}
 
@@ -129,9 +138,11 @@ class V2:
         data = self.t.json("POST", f"/v2/workflows/dlq/{action}", params=params, headers=headers, idempotent=False)
         yield from (r for r in entries_of(data, "workflowRuns") if isinstance(r, dict))
 
-    def dlq_start_matching(self, action: str, filters: Filters, headers: dict[str, str]) -> Iterator[dict[str, Any]]:
+    def dlq_start_matching(
+        self, action: str, filters: Filters, headers: dict[str, str], *, count: int | None = None
+    ) -> Iterator[dict[str, Any]]:
         """`POST /v2/workflows/dlq/{resume|restart}?filters&count=100`, following the cursor; yields each new run."""
-        for data in self._rounds("POST", f"/v2/workflows/dlq/{action}", filters, headers):
+        for data in self._rounds("POST", f"/v2/workflows/dlq/{action}", filters, headers, count=count):
             yield from (r for r in entries_of(data, "workflowRuns") if isinstance(r, dict))
 
     def dlq_callback(self, dlq_id: str) -> dict[str, Any]:
@@ -139,10 +150,18 @@ class V2:
         data = self.t.json("POST", f"/v2/workflows/dlq/callback/{dlq_id}", idempotent=False)
         return {"dlqId": dlq_id, **(data if isinstance(data, dict) else {})}
 
-    def _rounds(self, method: str, path: str, filters: Filters, headers: dict[str, str] | None = None) -> Iterator[Any]:
+    def _rounds(
+        self,
+        method: str,
+        path: str,
+        filters: Filters,
+        headers: dict[str, str] | None = None,
+        *,
+        count: int | None = None,
+    ) -> Iterator[Any]:
         cursor = None
         for _ in range(MAX_BULK_ROUNDS):
-            params = [*filters, ("count", BULK_COUNT)] + ([("cursor", cursor)] if cursor else [])
+            params = [*filters, ("count", count or BULK_COUNT)] + ([("cursor", cursor)] if cursor else [])
             data = self.t.json(method, path, params=params, headers=headers, idempotent=method == "DELETE")
             yield data
             previous, cursor = cursor, cursor_of(data)

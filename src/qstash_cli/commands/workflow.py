@@ -180,10 +180,14 @@ def _api(s: Settings) -> Any:
     return api
 
 
-def _targets(ids: list[str], all_: bool, pairs: list[tuple[str, Any]], noun: str, command: str) -> None:
+def _targets(
+    ids: list[str], all_: bool, pairs: list[tuple[str, Any]], noun: str, command: str, count: int | None
+) -> None:
     """Ids, or --all with optional filters; never both, never neither (nothing happens in bulk by accident)."""
     if ids and (all_ or pairs):
         raise InputError(f"give {noun} ids, or --all with optional filters, not both")
+    if ids and count:
+        raise InputError(f"--count applies to --all (entries per request), not to {noun} ids")
     if not ids and not all_:
         raise InputError(
             f"no {noun} ids given; to act in bulk add --all" + (" (the filters narrow it)" if pairs else ""),
@@ -196,7 +200,13 @@ def _targets(ids: list[str], all_: bool, pairs: list[tuple[str, Any]], noun: str
 
 @app.command("runs")
 @with_options(RUN_FILTERS, FILTERS)
-def runs(ctx: typer.Context, filters: dict[str, Any] = FILTERS, limit: int = L.LIMIT, all_: bool = L.ALL) -> None:
+def runs(
+    ctx: typer.Context,
+    filters: dict[str, Any] = FILTERS,
+    limit: int = L.LIMIT,
+    all_: bool = L.ALL,
+    count: int | None = L.count_option(10, "Runs per request (`count`)"),
+) -> None:
     """List workflow runs, newest first (GET /v2/workflows/logs, string cursor; 10 runs a page).
 
     \b
@@ -206,7 +216,7 @@ def runs(ctx: typer.Context, filters: dict[str, Any] = FILTERS, limit: int = L.L
     """
     s = settings_from(ctx)
     pairs = run_filters(**filters)
-    items = _api(s).runs(pairs, limit=limit, follow=all_)
+    items = _api(s).runs(pairs, limit=limit, follow=all_, count=count)
     s.out.rows(items, RUN_COLUMNS, id_key="workflowRunId")
 
 
@@ -253,6 +263,7 @@ def cancel(
     run_ids: list[str] = typer.Argument(None, help="Workflow run ids to cancel.", show_default=False),
     all_: bool = typer.Option(False, "--all", help="Cancel every running workflow run (narrowed by the filters)."),
     filters: dict[str, Any] = FILTERS,
+    count: int | None = L.count_option(1000, "With --all: runs cancelled per request (`count`, default 100)"),
     yes: bool = YES,
 ) -> None:
     """Cancel workflow runs; prints the number cancelled (-q: just the number).
@@ -270,7 +281,7 @@ def cancel(
     ids = [validate_id(i, what="workflow run id") for i in run_ids or []]
     pairs = run_filters(exact=True, **filters)
     api = _api(s)
-    _targets(ids, all_, pairs, "workflow run", "cancel")
+    _targets(ids, all_, pairs, "workflow run", "cancel", count)
     if ids:
         what = (
             f"cancel workflow run {ids[0]}" if len(ids) == 1 else f"cancel {len(ids)} workflow runs ({', '.join(ids)})"
@@ -282,7 +293,7 @@ def cancel(
     else:
         scope = f"matching {L.describe(pairs)}" if pairs else "of the account (EVERY one)"
         s.out.confirm(f"cancel every running workflow run {scope}", yes=yes)
-        result = api.cancel_matching(pairs)
+        result = api.cancel_matching(pairs, count=count)
     s.out.record(result, id_key="cancelled", fields=[Column("cancelled", "cancelled")])
 
 
@@ -345,6 +356,7 @@ def waiters(ctx: typer.Context, event_id: str = typer.Argument(..., help="Event 
 
 DLQ_IDS = typer.Argument(None, help="DLQ ids (dlqId).", show_default=False)
 BULK = typer.Option(False, "--all", help="Every failed run in the DLQ (narrowed by the filters).")
+COUNT = L.count_option(100, "Entries per request (`count`)")
 
 # The settings of the new run that resume/restart take (override headers), as `start_headers` keywords.
 OVERRIDES = Marker("new run settings")
@@ -420,7 +432,13 @@ def start_headers(
 
 @dlq_app.command("list")
 @with_options(DLQ_FILTERS, FILTERS)
-def dlq_list(ctx: typer.Context, filters: dict[str, Any] = FILTERS, limit: int = L.LIMIT, all_: bool = L.ALL) -> None:
+def dlq_list(
+    ctx: typer.Context,
+    filters: dict[str, Any] = FILTERS,
+    limit: int = L.LIMIT,
+    all_: bool = L.ALL,
+    count: int | None = COUNT,
+) -> None:
     """List failed workflow runs, newest first (GET /v2/workflows/dlq, string cursor).
 
     \b
@@ -430,7 +448,7 @@ def dlq_list(ctx: typer.Context, filters: dict[str, Any] = FILTERS, limit: int =
     """
     s = settings_from(ctx)
     pairs = run_filters(**filters)
-    s.out.rows(_api(s).dlq(pairs, limit=limit, follow=all_), DLQ_COLUMNS, id_key="dlqId")
+    s.out.rows(_api(s).dlq(pairs, limit=limit, follow=all_, count=count), DLQ_COLUMNS, id_key="dlqId")
 
 
 @dlq_app.command("get")
@@ -453,6 +471,7 @@ def dlq_delete(
     dlq_ids: list[str] = DLQ_IDS,
     all_: bool = BULK,
     filters: dict[str, Any] = FILTERS,
+    count: int | None = COUNT,
     yes: bool = YES,
 ) -> None:
     """Delete failed runs from the DLQ for good; prints the number deleted (-q: just the number).
@@ -470,14 +489,14 @@ def dlq_delete(
     ids = [validate_id(i, what="DLQ id") for i in dlq_ids or []]
     pairs = run_filters(**filters)
     api = _api(s)
-    _targets(ids, all_, pairs, "DLQ", "dlq delete")
+    _targets(ids, all_, pairs, "DLQ", "dlq delete", count)
     if ids:
         s.out.confirm(f"delete DLQ entr{'y' if len(ids) == 1 else 'ies'} {', '.join(ids)}", yes=yes)
         result = api.dlq_delete(ids)
     else:
         scope = f"matching {L.describe(pairs)}" if pairs else "(the whole workflow DLQ)"
         s.out.confirm(f"delete every workflow DLQ entry {scope}", yes=yes)
-        result = api.dlq_delete_matching(pairs)
+        result = api.dlq_delete_matching(pairs, count=count)
     s.out.record(result, id_key="deleted", fields=[Column("deleted", "deleted")])
 
 
@@ -488,6 +507,7 @@ def _start(
     all_: bool,
     filters: dict[str, Any],
     overrides: dict[str, Any],
+    count: int | None,
     yes: bool,
 ) -> None:
     """resume / restart: by ids, or --all with filters (asks first); `overrides` become the new runs' headers."""
@@ -496,13 +516,13 @@ def _start(
     pairs = run_filters(**filters)
     headers = start_headers(**overrides)
     api = _api(s)
-    _targets(ids, all_, pairs, "DLQ", f"dlq {action}")
+    _targets(ids, all_, pairs, "DLQ", f"dlq {action}", count)
     if ids:
         items = api.dlq_start(action, ids, headers)
     else:
         scope = f"matching {L.describe(pairs)}" if pairs else "in the workflow DLQ (all of them)"
         s.out.confirm(f"{action} every failed run {scope}", yes=yes)
-        items = api.dlq_start_matching(action, pairs, headers)
+        items = api.dlq_start_matching(action, pairs, headers, count=count)
     s.out.rows(items, NEW_RUN_COLUMNS, id_key="workflowRunId")
 
 
@@ -515,6 +535,7 @@ def dlq_resume(
     all_: bool = BULK,
     filters: dict[str, Any] = FILTERS,
     overrides: dict[str, Any] = OVERRIDES,
+    count: int | None = COUNT,
     yes: bool = YES,
 ) -> None:
     """Resume failed runs from the step that failed, as new runs (the steps before it are not run again); prints
@@ -528,7 +549,7 @@ def dlq_resume(
       qstash workflow dlq resume 1725323658779-0 --retries 5
       qstash workflow dlq resume --all --match-label nightly --flow-control-key db --parallelism 2 --yes
     """
-    _start("resume", ctx, dlq_ids, all_, filters, overrides, yes)
+    _start("resume", ctx, dlq_ids, all_, filters, overrides, count, yes)
 
 
 @dlq_app.command("restart")
@@ -540,6 +561,7 @@ def dlq_restart(
     all_: bool = BULK,
     filters: dict[str, Any] = FILTERS,
     overrides: dict[str, Any] = OVERRIDES,
+    count: int | None = COUNT,
     yes: bool = YES,
 ) -> None:
     """Restart failed runs from the beginning with their initial payload, as new runs; prints each new run id.
@@ -552,7 +574,7 @@ def dlq_restart(
       qstash workflow dlq restart 1725323658779-0
       qstash workflow dlq restart --all --from 1d --delay 10m --yes
     """
-    _start("restart", ctx, dlq_ids, all_, filters, overrides, yes)
+    _start("restart", ctx, dlq_ids, all_, filters, overrides, count, yes)
 
 
 @dlq_app.command("callback")
