@@ -85,6 +85,7 @@ GLOBAL_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--url",), {"help": "API base URL (env QSTASH_URL)."}),
     (("--token",), {"help": "API token (env QSTASH_TOKEN). Prefer `qstash login`."}),
     (("--api",), {"help": "API dialect: v2 (default) or v1 (legacy) (env QSTASH_API)."}),
+    (("--region",), {"help": "QStash region: eu-central-1 or us-east-1 (env QSTASH_REGION)."}),
     (("--json",), {"is_flag": True, "help": "Print the API's JSON as one document."}),
     (("--quiet", "-q"), {"is_flag": True, "help": "Print only ids, one per line."}),
     (("--debug",), {"is_flag": True, "help": "Trace requests (token redacted) and show tracebacks."}),

@@ -1,4 +1,10 @@
-"""Resolve profile, URL, token, API dialect and output mode: flag > env > config profile > default."""
+"""Resolve profile, URL, token, API dialect, region and output mode: flag > env > config profile > default.
+
+A profile named on the command line (`-p NAME`) counts as a flag: its settings win over the environment (and when it
+sets url or token, QSTASH_URL and QSTASH_TOKEN are both ignored, so a token never goes to another account's URL).
+With a region (`--region`, QSTASH_REGION or the profile's `region`), `US_EAST_1_QSTASH_URL` / `_TOKEN` / signing-key
+variables come before the plain ones, and the URL defaults to that region's host.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +25,11 @@ if TYPE_CHECKING:
 DEFAULT_URL = "https://qstash.upstash.io"
 DEFAULT_PROFILE = "default"
 DIALECTS = ("v1", "v2")
+REGIONS = {
+    "EU_CENTRAL_1": "https://qstash-eu-central-1.upstash.io",
+    "US_EAST_1": "https://qstash-us-east-1.upstash.io",
+}
+REGIONAL_KEYS = ("url", "token", "current_signing_key", "next_signing_key")
 
 BUILTIN_PROFILES: dict[str, dict[str, str]] = {
     "dev": {
@@ -46,6 +57,7 @@ class GlobalOptions:
     url: str | None = None
     token: str | None = None
     api: str | None = None
+    region: str | None = None
     json: bool = False
     quiet: bool = False
     debug: bool = False
@@ -56,6 +68,7 @@ class Settings:
     """Everything a command needs: resolved connection values, the output sink and the API client."""
 
     opts: GlobalOptions = field(default_factory=GlobalOptions)
+    _noted: bool = field(default=False, init=False, repr=False)
 
     @cached_property
     def config(self) -> dict[str, Any]:
@@ -84,15 +97,104 @@ class Settings:
             raise ConfigError(f"unknown profile {name!r}", hint=f"known profiles: {', '.join(known)}")
         return {**(builtin or {}), **(stored or {})}
 
-    def value(self, key: str, flag: str | None = None) -> str | None:
-        """One setting by precedence: flag > env > profile."""
+    @property
+    def explicit_profile(self) -> bool:
+        """A profile named with -p/--profile (its settings beat the environment)."""
+        return bool(self.opts.profile)
+
+    def _profile_value(self, key: str) -> tuple[str | None, str]:
+        stored = (_profile_from(self.config, self.profile_name) or {}).get(key)
+        if stored is not None:
+            return str(stored), f"profile {self.profile_name}"
+        builtin = BUILTIN_PROFILES.get(self.profile_name, {}).get(key)
+        if builtin is not None:
+            return builtin, f"builtin profile {self.profile_name}"
+        return None, "unset"
+
+    def _env_names(self, key: str, region: str | None) -> list[str]:
+        names = [ENV[key]] if key in ENV else []
+        if region and key in REGIONAL_KEYS:
+            names.insert(0, f"{region}_{ENV[key]}")
+        return names
+
+    def resolve(self, key: str) -> tuple[str | None, str]:
+        """One setting and where it came from: `flag --url`, `profile NAME` (named with -p), `env NAME`,
+        `profile NAME`, `builtin profile dev`, `region US_EAST_1` (the URL), `default`, or `unset`."""
+        flag = getattr(self.opts, key, None) if key in ("url", "token", "api", "region") else None
         if flag:
-            return flag
-        env = os.environ.get(ENV[key]) if key in ENV else None
-        if env:
-            return env
-        val = self.profile.get(key)
-        return str(val) if val is not None else None
+            return flag, f"flag --{key}"
+        if key == "region":
+            return self._region_source
+        profile_value, profile_source = self._profile_value(key)
+        if self.explicit_profile and profile_value is not None:
+            return profile_value, profile_source
+        if not self._env_blocked(key):
+            for name in self._env_names(key, self.region):
+                if os.environ.get(name):
+                    return os.environ[name], f"env {name}"
+        if profile_value is not None:
+            return profile_value, profile_source
+        if key == "url":
+            return (REGIONS[self.region], f"region {self.region}") if self.region else (DEFAULT_URL, "default")
+        if key == "api":
+            return "v2", "default"
+        return None, "unset"
+
+    def _env_blocked(self, key: str) -> bool:
+        """-p NAME whose profile sets url or token: the environment's url and token are both ignored."""
+        return (
+            self.explicit_profile
+            and key in ("url", "token")
+            and any(self._profile_value(k)[0] is not None for k in ("url", "token"))
+        )
+
+    @property
+    def ignored_env(self) -> list[str]:
+        """The environment variables a -p profile overrode (set, but not used)."""
+        if not self.explicit_profile:
+            return []
+        ignored = []
+        for key in ("url", "token", "api", "current_signing_key", "next_signing_key", "region"):
+            source = self.resolve(key)[1]
+            names = ["QSTASH_REGION"] if key == "region" else self._env_names(key, self.region)
+            ignored += [n for n in names if os.environ.get(n) and source != f"env {n}"]
+        return ignored
+
+    def value(self, key: str, flag: str | None = None) -> str | None:
+        """One setting by precedence (see `resolve`); an unknown profile name is an error."""
+        self.profile  # noqa: B018
+        return flag or self.resolve(key)[0]
+
+    @cached_property
+    def _region_source(self) -> tuple[str | None, str]:
+        if self.opts.region:
+            return normalise_region(self.opts.region), "flag --region"
+        profile_value, profile_source = self._profile_value("region")
+        if self.explicit_profile and profile_value:
+            return normalise_region(profile_value), profile_source
+        if os.environ.get("QSTASH_REGION"):
+            return normalise_region(os.environ["QSTASH_REGION"]), "env QSTASH_REGION"
+        if profile_value:
+            return normalise_region(profile_value), profile_source
+        return None, "unset"
+
+    @property
+    def region(self) -> str | None:
+        """US_EAST_1, EU_CENTRAL_1, or None (no region chosen)."""
+        return self._region_source[0]
+
+    def note_ignored_env(self) -> None:
+        """Say once on stderr which environment variables a -p profile overrode."""
+        if self._noted:
+            return
+        self._noted = True
+        ignored = self.ignored_env
+        if ignored:
+            import sys
+
+            sys.stderr.write(
+                f"Note: profile {self.profile_name!r} (-p) wins over the environment; ignored: {', '.join(ignored)}\n"
+            )
 
     @property
     def url(self) -> str:
@@ -105,6 +207,11 @@ class Settings:
     def token(self) -> str:
         token = self.value("token", self.opts.token)
         if not token:
+            if self.explicit_profile:
+                raise AuthError(
+                    f"no QStash token configured for profile {self.profile_name!r}",
+                    hint=f"run `qstash -p {self.profile_name} login` (a profile named with -p ignores QSTASH_TOKEN)",
+                )
             raise AuthError(
                 "no QStash token configured",
                 hint="run `qstash login`, set QSTASH_TOKEN, or use `-p dev` for the local server",
@@ -138,7 +245,16 @@ class Settings:
         """The API client for the resolved URL, token and dialect."""
         from qstash_cli.api.client import Client
 
+        self.note_ignored_env()
         return Client(self.url, lambda: self.token, self.api, debug=self.opts.debug)
+
+
+def normalise_region(text: str) -> str:
+    """`us-east-1` / `US_EAST_1` → `US_EAST_1`; anything else is an InputError."""
+    name = text.strip().upper().replace("-", "_")
+    if name not in REGIONS:
+        raise InputError(f"invalid region {text!r}: use {' or '.join(REGIONS)} (or us-east-1, eu-central-1)")
+    return name
 
 
 def _profile_from(cfg: dict[str, Any], name: str) -> dict[str, Any] | None:

@@ -84,6 +84,7 @@ def test_show_and_get_hide_secrets_unless_asked(cli) -> None:
     assert cli("config", "show", "--json").json["current_signing_key"] == {
         "value": "sig_…(hidden)",
         "source": "profile",
+        "from": "profile default",
     }
     assert cli("config", "get", "token", "--show-secrets").stdout == f"{TOKEN}\n"
     shown = cli("config", "show", "--show-secrets", "--json").json
@@ -94,8 +95,8 @@ def test_secret_given_by_flag_or_env_is_hidden_too(cli, monkeypatch) -> None:
     monkeypatch.setenv("QSTASH_NEXT_SIGNING_KEY", KEY)
     r = cli("--token", TOKEN, "config", "show")
     assert r.exit_code == 0 and TOKEN not in r.stdout and KEY not in r.stdout
-    assert "token\ttok_…(hidden)\tflag" in r.stdout.splitlines()
-    assert "next_signing_key\tsig_…(hidden)\tenv" in r.stdout.splitlines()
+    assert "token\ttok_…(hidden)\tflag --token" in r.stdout.splitlines()
+    assert "next_signing_key\tsig_…(hidden)\tenv QSTASH_NEXT_SIGNING_KEY" in r.stdout.splitlines()
 
 
 def test_show_plain_and_table_output(cli) -> None:
@@ -106,6 +107,7 @@ def test_show_plain_and_table_output(cli) -> None:
         "url\thttps://qstash.upstash.io\tdefault",
         "token\t\tunset",
         "api\tv2\tdefault",
+        "region\t\tunset",
         "current_signing_key\t\tunset",
         "next_signing_key\t\tunset",
     ]
@@ -116,9 +118,9 @@ def test_show_plain_and_table_output(cli) -> None:
 
 def test_builtin_dev_profile(cli) -> None:
     data = cli("config", "show", "-p", "dev", "--json").json
-    assert data["profile"] == {"value": "dev", "source": "flag"}
-    assert data["url"] == {"value": devcreds.DEV_URL, "source": "builtin"}
-    assert data["token"] == {"value": "eyJV…(hidden)", "source": "builtin"}
+    assert data["profile"] == {"value": "dev", "source": "flag", "from": "flag -p"}
+    assert data["url"] == {"value": devcreds.DEV_URL, "source": "builtin", "from": "builtin profile dev"}
+    assert data["token"] == {"value": "eyJV…(hidden)", "source": "builtin", "from": "builtin profile dev"}
     assert data["current_signing_key"]["source"] == "builtin"
     assert devcreds.DEV_TOKEN not in cli("-p", "dev", "config", "show").stdout
 
@@ -147,28 +149,33 @@ def test_precedence_each_layer(cli, monkeypatch, key, env, flag, values) -> None
         assert r.exit_code == 0, r.stderr
         return r.json[key]
 
-    assert resolved() == {"value": default, "source": "default" if default else "unset"}
+    nothing = "default" if default else "unset"
+    assert resolved() == {"value": default, "source": nothing, "from": nothing}
     assert cli("config", "set", key, in_profile).exit_code == 0
-    assert resolved() == {"value": in_profile, "source": "profile"}
+    assert resolved() == {"value": in_profile, "source": "profile", "from": "profile default"}
     monkeypatch.setenv(env, in_env)
-    assert resolved() == {"value": in_env, "source": "env"}
-    assert resolved(flag, in_flag) == {"value": in_flag, "source": "flag"}
+    assert resolved() == {"value": in_env, "source": "env", "from": f"env {env}"}
+    assert resolved(flag, in_flag) == {"value": in_flag, "source": "flag", "from": f"flag {flag}"}
+    # a profile named with -p beats the environment (not the flag)
+    assert resolved("-p", "default")["value"] == in_profile
+    assert resolved("-p", "default", flag, in_flag)["value"] == in_flag
     assert cli(flag, in_flag, "config", "get", key, "--show-secrets").stdout == f"{in_flag}\n"
 
 
 def test_profile_selection_precedence(cli, monkeypatch) -> None:
     write_config('default_profile = "ci"\n[profiles.ci]\napi = "v1"\n[profiles.other]\napi = "v2"\n')
-    assert cli("config", "show", "--json").json["profile"] == {"value": "ci", "source": "config"}
-    assert cli("config", "show", "--json").json["api"] == {"value": "v1", "source": "profile"}
+    profile = cli("config", "show", "--json").json["profile"]
+    assert profile == {"value": "ci", "source": "config", "from": "config default_profile"}
+    assert cli("config", "show", "--json").json["api"] == {"value": "v1", "source": "profile", "from": "profile ci"}
     monkeypatch.setenv("QSTASH_PROFILE", "other")
-    assert cli("config", "show", "--json").json["profile"] == {"value": "other", "source": "env"}
-    assert cli("config", "show", "--json", "-p", "dev").json["profile"] == {"value": "dev", "source": "flag"}
+    assert cli("config", "show", "--json").json["profile"]["source"] == "env"
+    assert cli("config", "show", "--json", "-p", "dev").json["profile"]["source"] == "flag"
 
 
 def test_stored_values_override_the_builtin_dev_profile(cli) -> None:
     assert cli("-p", "dev", "config", "set", "url", "http://127.0.0.1:9999").exit_code == 0
     data = cli("-p", "dev", "config", "show", "--json").json
-    assert data["url"] == {"value": "http://127.0.0.1:9999", "source": "profile"}
+    assert data["url"] == {"value": "http://127.0.0.1:9999", "source": "profile", "from": "profile dev"}
     assert data["token"]["source"] == "builtin"
 
 
@@ -250,6 +257,7 @@ def test_set_into_a_named_profile_and_default_profile(cli) -> None:
         "key": "default_profile",
         "value": "staging",
         "source": "config",
+        "from": "config default_profile",
     }
     assert "does not exist yet" in cli("config", "set", "default_profile", "ghost").stderr
 

@@ -144,7 +144,10 @@ def test_key_sources_flags_env_profile(cli, monkeypatch) -> None:
     assert cli("-p", "dev", "verify", token, "-d", BODY.decode()).exit_code == 0  # builtin dev profile keys
     monkeypatch.setenv("QSTASH_CURRENT_SIGNING_KEY", "sig_env_wrong")
     r = cli("-p", "dev", "verify", token, "-d", BODY.decode(), "--json")
-    assert checks(r)["current"] == (False, "signature")  # env beats the profile
+    assert checks(r)["current"][0] is True  # a profile named with -p beats the environment
+    monkeypatch.setenv("QSTASH_PROFILE", "dev")
+    r = cli("verify", token, "-d", BODY.decode(), "--json")
+    assert checks(r)["current"] == (False, "signature")  # env beats a profile not named on the command line
     r = cli("verify", token, "-d", BODY.decode(), "--json", "--current-key", devcreds.DEV_CURRENT_SIGNING_KEY)
     assert r.exit_code == 0 and list(checks(r)) == ["current"]  # flags beat env; only the given keys are tried
 

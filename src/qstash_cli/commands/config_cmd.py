@@ -19,6 +19,7 @@ from qstash_cli.settings import (
     DIALECTS,
     ENV,
     Settings,
+    normalise_region,
     settings_from,
 )
 
@@ -26,7 +27,7 @@ app = typer.Typer(
     help="Show and change the config file (profiles of url, token, api, signing keys).", no_args_is_help=True
 )
 
-PROFILE_KEYS = ("url", "token", "api", "current_signing_key", "next_signing_key")
+PROFILE_KEYS = ("url", "token", "api", "region", "current_signing_key", "next_signing_key")
 SECRET_KEYS = ("token", "current_signing_key", "next_signing_key")
 TOP_KEYS = ("default_profile",)
 ALL_KEYS = PROFILE_KEYS + TOP_KEYS
@@ -77,25 +78,12 @@ def profile_source(s: Settings) -> tuple[str, str]:
 
 
 def resolve(s: Settings, key: str) -> tuple[str | None, str]:
-    """One setting of the active profile and its source: flag > env > profile (file) > builtin > default/unset."""
+    """One setting of the active profile and its source (Settings.resolve: `flag --url`, `env QSTASH_URL`,
+    `profile NAME`, `builtin profile dev`, `region US_EAST_1`, `default`, `unset`)."""
     if key == "default_profile":
         stored = loaded(s).get("default_profile")
-        return (str(stored), "config") if stored else (DEFAULT_PROFILE, "default")
-    flag = getattr(s.opts, key, None) if key in ("url", "token", "api") else None
-    if flag:
-        return flag, "flag"
-    env = os.environ.get(ENV[key])
-    if env:
-        return env, "env"
-    stored = (loaded(s).get("profiles", {}).get(s.profile_name) or {}).get(key)
-    if stored is not None:
-        return str(stored), "profile"
-    builtin = BUILTIN_PROFILES.get(s.profile_name, {}).get(key)
-    if builtin is not None:
-        return builtin, "builtin"
-    if key in DEFAULTS:
-        return DEFAULTS[key], "default"
-    return None, "unset"
+        return (str(stored), "config default_profile") if stored else (DEFAULT_PROFILE, "default")
+    return s.resolve(key)
 
 
 def shown(key: str, value: str | None, show_secrets: bool) -> str | None:
@@ -106,9 +94,11 @@ def shown(key: str, value: str | None, show_secrets: bool) -> str | None:
 def show(ctx: typer.Context, show_secrets: bool = SHOW_SECRETS) -> None:
     """Show the resolved settings of the active profile and where each comes from.
 
-    Sources, strongest first: flag (--url, --token, --api, -p), env (QSTASH_URL, QSTASH_TOKEN, QSTASH_API,
-    QSTASH_CURRENT_SIGNING_KEY, QSTASH_NEXT_SIGNING_KEY, QSTASH_PROFILE), profile (the config file), builtin (the
-    `dev` profile), default. Tokens and signing keys are hidden unless --show-secrets.
+    Sources, strongest first: flag (--url, --token, --api, --region, -p), env (QSTASH_URL, QSTASH_TOKEN,
+    QSTASH_API, QSTASH_REGION, QSTASH_CURRENT_SIGNING_KEY, QSTASH_NEXT_SIGNING_KEY, QSTASH_PROFILE; with a region
+    first US_EAST_1_QSTASH_URL etc.), profile (the config file), builtin (the `dev` profile), region (the
+    region's URL), default. A profile named with -p beats the environment. Tokens and signing keys are hidden
+    unless --show-secrets.
 
     \b
     Example:
@@ -118,18 +108,26 @@ def show(ctx: typer.Context, show_secrets: bool = SHOW_SECRETS) -> None:
     s = settings_from(ctx)
     s.profile  # noqa: B018 - an unknown profile is an error (exit 2)
     name, name_source = profile_source(s)
-    rows = [{"setting": "profile", "value": name, "source": name_source}]
+    rows = [{"setting": "profile", "value": name, "source": name_source, "from": _profile_origin(name_source)}]
     for key in PROFILE_KEYS:
-        value, source = resolve(s, key)
-        rows.append({"setting": key, "value": shown(key, value, show_secrets), "source": source})
+        value, origin = resolve(s, key)
+        kind = origin.split()[0]
+        rows.append({"setting": key, "value": shown(key, value, show_secrets), "source": kind, "from": origin})
     if s.out.mode == JSON:
-        s.out.json({r["setting"]: {"value": r["value"], "source": r["source"]} for r in rows})
+        s.out.json({r["setting"]: {"value": r["value"], "source": r["source"], "from": r["from"]} for r in rows})
         return
-    columns = [Column("SETTING", "setting"), Column("VALUE", "value"), Column("SOURCE", "source")]
+    columns = [Column("SETTING", "setting"), Column("VALUE", "value"), Column("SOURCE", "from")]
     s.out.rows(rows, columns, id_key="setting")
     from qstash_cli import config
 
     s.out.info(f"Config file: {config.config_path()}")
+    ignored = s.ignored_env
+    if ignored:
+        s.out.info(f"Ignored (the -p profile wins): {', '.join(ignored)}")
+
+
+def _profile_origin(source: str) -> str:
+    return {"flag": "flag -p", "env": "env QSTASH_PROFILE", "config": "config default_profile"}.get(source, source)
 
 
 @app.command("get")
@@ -154,7 +152,8 @@ def get(
     if value is None:
         raise QstashError(f"{name} is not set in profile {s.profile_name!r}", hint=f"qstash config set {name} VALUE")
     if s.out.mode == JSON:
-        s.out.json({"key": name, "value": shown(name, value, show_secrets), "source": source})
+        kind = source.split()[0]
+        s.out.json({"key": name, "value": shown(name, value, show_secrets), "source": kind, "from": source})
     else:
         s.out.line(shown(name, value, show_secrets) or "")
 
@@ -173,6 +172,8 @@ def _check_value(key: str, value: str) -> str:
         return value.lower()
     if key == "default_profile":
         return validate_profile_name(value)
+    if key == "region":
+        return normalise_region(value).lower().replace("_", "-")
     if any(c.isspace() for c in value) or not value.isascii() or not value.isprintable():
         raise InputError(f"invalid {key}: it must be printable ASCII without spaces")
     return value
@@ -223,8 +224,8 @@ def set_(
     path = config.save(data)
     text = "(hidden)" if name in SECRET_KEYS else value
     s.out.info(f"Set {name} = {text} in {where} ({path})")
-    if name in PROFILE_KEYS and name in ENV and os.environ.get(ENV[name]):
-        s.out.warn(f"{ENV[name]} is set and takes precedence over the config file")
+    if name in PROFILE_KEYS and name in ENV and os.environ.get(ENV[name]) and not s.explicit_profile:
+        s.out.warn(f"{ENV[name]} is set and takes precedence over the config file (unless -p {profile} is given)")
 
 
 @app.command("unset")

@@ -94,8 +94,11 @@ def login(
         checked = "" if no_verify else f", checked against {check_url}"
         s.out.info(f"Logged in: token saved to profile {profile!r} in {path}{checked}")
     for key in ("token", "url") if url else ("token",):
-        if os.environ.get(ENV[key]):
-            s.out.warn(f"{ENV[key]} is set in this environment and takes precedence over the saved {key}")
+        if os.environ.get(ENV[key]) and not s.explicit_profile:
+            s.out.warn(
+                f"{ENV[key]} is set in this environment and takes precedence over the saved {key} "
+                f"(with `-p {profile}` the profile wins)"
+            )
 
 
 def register(root: typer.Typer) -> None:
