@@ -97,7 +97,7 @@ class Output:
     def _console(self, *, stderr: bool = False) -> Any:
         from rich.console import Console
 
-        return Console(file=self.stderr if stderr else self.stdout, highlight=False, soft_wrap=False)
+        return Console(file=self.stderr if stderr else self.stdout, highlight=False, soft_wrap=False, markup=False)
 
     # -- data (stdout) ---------------------------------------------------------------------------------------
     def record(self, data: dict[str, Any], *, id_key: str | None = None, fields: list[Column] | None = None) -> None:

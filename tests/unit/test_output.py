@@ -97,3 +97,13 @@ def test_format_time_relative_future() -> None:
     import time
 
     assert "(in " in format_time(int((time.time() + 7200) * 1000), human=True)
+
+
+def test_table_cells_are_text_not_rich_markup() -> None:
+    """Data such as `[bold]`, `[red]` or `(workflow …)` notes in square brackets is shown as sent, never styled away."""
+    o, out, _ = make(TABLE)
+    o.rows([{"id": "[bold]a[/bold]", "name": "x [workflow wfr_1] [red]"}], COLS[:2])
+    assert "[bold]a[/bold]" in out.getvalue() and "x [workflow wfr_1] [red]" in out.getvalue()
+    o, out, _ = make(TABLE)
+    o.record({"error": "[link=http://x]boom[/link]"})
+    assert "[link=http://x]boom[/link]" in out.getvalue()
