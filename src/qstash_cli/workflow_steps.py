@@ -62,6 +62,8 @@ def step_detail(step: dict[str, Any]) -> str | None:
         parts.append(f"{status}: {shorten(text) or '-'}" + (f" ({len(errors)} errors)" if len(errors) > 1 else ""))
     if step.get("state") == "STEP_RETRY" and step.get("retries") is not None:
         parts.append(f"retries {step['retries']}")
+    if isinstance(step.get("nextDeliveryTime"), (int, float)) and step["nextDeliveryTime"] > 0:
+        parts.append(f"next delivery {_iso(step['nextDeliveryTime'] / 1000)}")
     return "; ".join(parts) or None
 
 

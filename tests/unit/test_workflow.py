@@ -58,7 +58,7 @@ STEPS = [
          "state": "STEP_SUCCESS", "createdAt": T0 + 15000, "messageId": "msg_s7"},
     ]},
     {"type": "next", "steps": [
-        {"messageId": "msg_next", "state": "STEP_RETRY", "retries": 2,
+        {"messageId": "msg_next", "state": "STEP_RETRY", "retries": 2, "nextDeliveryTime": T0 + 76000,
          "errors": [{"error": "oops", "status": 502, "time": T0 + 15500}, {"error": "boom", "status": 500,
                                                                           "time": T0 + 16000, "body": "x"}]},
     ]},
@@ -160,7 +160,8 @@ def test_logs_shows_the_steps_in_order_with_details(cli, mock_api) -> None:
         "5\tpaid\tWait\tSTEP_SUCCESS\t\t2023-11-14T22:13:33Z\twait for evt-1 (timeout 7d), timed out",
         "6\tchild\tInvoke\tSTEP_SUCCESS\t\t2023-11-14T22:13:34Z\tinvoked wfr_c https://app.example.com/api/child",
         "7\tnap\tSleepUntil\tSTEP_SUCCESS\t\t2023-11-14T22:13:35Z\tsleep until 2023-11-14T22:14:20Z",
-        "\t(next)\tnext\tSTEP_RETRY\t\t2023-11-14T22:13:36Z\tHTTP 500: boom (2 errors); retries 2",
+        "\t(next)\tnext\tSTEP_RETRY\t\t2023-11-14T22:13:36Z\tHTTP 500: boom (2 errors); retries 2; next delivery"
+        " 2023-11-14T22:14:36Z",
     ]
     assert r.stderr == f"wfr_2  RUN_STARTED  {URL}  created 2023-11-14T22:12:20Z\n"
     quiet = cli("workflow", "logs", "wfr_2", "-q")
