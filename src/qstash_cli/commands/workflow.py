@@ -330,8 +330,8 @@ def notify(
     s = settings_from(ctx)
     event_id = _event_id(event_id)
     run = validate_id(run_id, what="workflow run id") if run_id else None
+    api = _api(s)  # v1 fails before stdin (-d @-) is read
     body = read_body(data)
-    api = _api(s)
     count = s.out.rows(api.notify(event_id, body, run), NOTIFY_COLUMNS, id_key="messageId")
     if not count and not run:
         s.out.info("no run was waiting for this event; the notification is lost (--run-id keeps it for one run)")
