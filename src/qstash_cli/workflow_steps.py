@@ -13,6 +13,18 @@ from typing import Any
 
 OUT_WIDTH = 60  # characters of a step's `out` shown in a listing (--json has it whole)
 RUN_ID_HEADER = "upstash-workflow-runid"  # sent as Upstash-Workflow-RunId and Upstash-Workflow-Runid
+STEP_TYPES = (
+    "Initial",
+    "Run",
+    "SleepFor",
+    "SleepUntil",
+    "Call",
+    "Wait",
+    "Notify",
+    "Invoke",
+    "CreateWebhook",
+    "WaitForWebhook",
+)  # the stepType values of both SDKs
 
 
 def shorten(value: Any, width: int = OUT_WIDTH) -> str | None:
@@ -143,12 +155,16 @@ def _step_of(entry: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def log_note(entry: dict[str, Any]) -> str | None:
-    """`workflow wfr_1, step 2 charge, Run` for a log entry of a workflow run, else None."""
+    """`workflow wfr_1, step 2 charge, Run` for a log entry of a workflow run, else None. Without a run id (the
+    entry has no `workflowRunId` and no `Upstash-Workflow-RunId` header) only a body that is an SDK step (a known
+    step type and a numeric step id) makes it one: `workflow, step 2 charge, Run`."""
     run_id = entry.get("workflowRunId") or header(entry, RUN_ID_HEADER)
-    if not run_id:
-        return None
-    parts = [f"workflow {run_id}"]
     step = _step_of(entry)
+    if not run_id and not (
+        step is not None and step.get("stepType") in STEP_TYPES and isinstance(step.get("stepId"), int)
+    ):
+        return None
+    parts = [f"workflow {run_id}" if run_id else "workflow"]
     if step is not None:
         number = f" {step['stepId']}" if step.get("stepId") is not None else ""
         name = f" {step['stepName']}" if step.get("stepName") else ""

@@ -589,7 +589,12 @@ def test_logs_names_the_workflow_run_and_step_of_an_entry(cli, mock_api) -> None
          "header": {"Upstash-Workflow-RunId": "wfr_1", "Upstash-Workflow-Init": ["true"]}},
         {"time": T0, "state": "CREATED", "messageId": "m_field", "url": URL, "workflowRunId": "wfr_2",
          "stepName": "notify-me", "stepType": "Notify"},
-        {"time": T0, "state": "DELIVERED", "messageId": "m_plain", "url": "https://b.example.com", "body": b64(step)},
+        {"time": T0, "state": "DELIVERED", "messageId": "m_body", "url": "https://b.example.com", "body": b64(step)},
+        {"time": T0, "state": "DELIVERED", "messageId": "m_no", "url": "https://c.example.com",
+         "body": b64({"stepId": 1, "stepName": "x", "stepType": "Custom"})},
+        {"time": T0, "state": "DELIVERED", "messageId": "m_no2", "url": "https://c.example.com", "body": "aGk="},
+        {"time": T0, "state": "DELIVERED", "messageId": "m_no3", "url": "https://c.example.com",
+         "header": {"Upstash-Workflow-Init": ["true"]}, "body": b64({"stepName": "x", "stepType": "Run"})},
     ]  # fmt: skip
     mock_api.add("GET", "/v2/events", {"events": events})
     r = cli("logs")
@@ -600,7 +605,10 @@ def test_logs_names_the_workflow_run_and_step_of_an_entry(cli, mock_api) -> None
         f"{URL} (workflow wfr_1, step 2 charge, Run, toCallback)",
         f"{URL} (workflow wfr_1, start)",
         f"{URL} (workflow wfr_2, step notify-me, Notify)",
-        "https://b.example.com",  # no run id: not a workflow entry, whatever its body holds
+        "https://b.example.com (workflow, step 2 charge, Run)",  # no run id, but the body is an SDK step
+        "https://c.example.com",  # not a workflow step type
+        "https://c.example.com",  # not JSON
+        "https://c.example.com",  # no run id, and no step id
     ]
     assert cli("logs", "--json").json == events  # the API's JSON, untouched
     table = cli("logs", tty=True).stdout
