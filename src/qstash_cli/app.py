@@ -89,6 +89,14 @@ GLOBAL_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--json",), {"is_flag": True, "help": "Print the API's JSON as one document."}),
     (("--quiet", "-q"), {"is_flag": True, "help": "Print only ids, one per line."}),
     (("--debug",), {"is_flag": True, "help": "Trace requests (token redacted) and show tracebacks."}),
+    (
+        ("request_timeout", "--timeout", "--request-timeout"),
+        {
+            "metavar": "DURATION",
+            "help": "Deadline of each request, retries and waits included: 60s by default (env QSTASH_TIMEOUT). "
+            "On commands with their own --timeout, use --request-timeout or put --timeout before the command.",
+        },
+    ),
 ]
 
 
@@ -101,12 +109,16 @@ def _store(ctx: click.Context, param: click.Parameter, value: Any) -> None:
 
 def _add_global_options(command: click.Command) -> None:
     """Add the global options to `command` (and to the subcommands of an eagerly built group)."""
+    taken = {opt for p in command.params for opt in (*p.opts, *p.secondary_opts)}
     for decls, attrs in GLOBAL_OPTIONS:
-        name = decls[0].lstrip("-")
+        name = decls[0].lstrip("-").replace("-", "_")
         if any(p.name == name for p in command.params):
             continue
+        free = [d for d in decls if not d.startswith("-") or d not in taken]  # a command's own option wins
+        if not any(d.startswith("-") for d in free):
+            continue
         command.params.append(
-            TyperOption(param_decls=list(decls), expose_value=False, callback=_store, is_eager=True, **attrs)
+            TyperOption(param_decls=free, expose_value=False, callback=_store, is_eager=True, **attrs)
         )
     commands = getattr(command, "commands", None)
     if commands is not None and not isinstance(commands, _LazyCommands):

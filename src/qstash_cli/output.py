@@ -129,13 +129,18 @@ class Output:
     def rows(self, items: Iterable[dict[str, Any]], columns: list[Column], *, id_key: str | None = None) -> int:
         """A listing. JSON is one array, streamed item by item; returns the number of rows."""
         count = 0
-        if self.mode == JSON:
+        if self.mode == JSON:  # "[" comes with the first item; an error or Ctrl-C mid-way still closes the array
             out = self.stdout
-            out.write("[")
-            for item in items:
-                out.write(("," if count else "") + "\n  " + json.dumps(item, ensure_ascii=False))
-                count += 1
-            out.write("\n]\n" if count else "]\n")
+            try:
+                for item in items:
+                    out.write(("," if count else "[") + "\n  " + json.dumps(item, ensure_ascii=False))
+                    count += 1
+            except BaseException:
+                if count:
+                    out.write("\n]\n")
+                    out.flush()
+                raise
+            out.write("\n]\n" if count else "[]\n")
             out.flush()
             return count
         items = _objects(items)
@@ -145,11 +150,13 @@ class Output:
                     self.line(str(item[id_key]))
                 count += 1
             return count
-        if self.mode == PLAIN:
-            self.line("\t".join(c.header for c in columns))
+        if self.mode == PLAIN:  # the header comes with the first row: an error before it leaves stdout empty
             for item in items:
-                self.line("\t".join(_one_line(c.render(item, human=False)) for c in columns))
+                row = "\t".join(_one_line(c.render(item, human=False)) for c in columns)
+                self.line(row if count else "\t".join(c.header for c in columns) + "\n" + row)
                 count += 1
+            if not count:
+                self.line("\t".join(c.header for c in columns))
             return count
         from rich.table import Table
 

@@ -30,6 +30,7 @@ REGIONS = {
     "US_EAST_1": "https://qstash-us-east-1.upstash.io",
 }
 REGIONAL_KEYS = ("url", "token", "current_signing_key", "next_signing_key")
+MAX_DEADLINE = 86400  # --timeout: at most a day
 
 BUILTIN_PROFILES: dict[str, dict[str, str]] = {
     "dev": {
@@ -61,6 +62,7 @@ class GlobalOptions:
     json: bool = False
     quiet: bool = False
     debug: bool = False
+    request_timeout: str | None = None
 
 
 @dataclass
@@ -81,7 +83,7 @@ class Settings:
         return (
             self.opts.profile
             or os.environ.get("QSTASH_PROFILE")
-            or self.config.get("default_profile")
+            or self.config.get("default_profile")  # a string: config.load checks it
             or DEFAULT_PROFILE
         )
 
@@ -198,10 +200,16 @@ class Settings:
 
     @property
     def url(self) -> str:
+        from qstash_cli.inputs import validate_url
+        from qstash_cli.safe_text import shown_url
+
         url = (self.value("url", self.opts.url) or DEFAULT_URL).rstrip("/")
         if not url.startswith(("http://", "https://")):
-            raise InputError(f"invalid API URL {url!r}: it must start with http:// or https://")
-        return url
+            raise InputError(f"invalid API URL {shown_url(url)!r}: it must start with http:// or https://")
+        try:
+            return validate_url(url, what="API URL")
+        except InputError as exc:
+            raise InputError(exc.message.replace(url, shown_url(url)), hint=exc.hint) from None
 
     @property
     def token(self) -> str:
@@ -216,7 +224,21 @@ class Settings:
                 "no QStash token configured",
                 hint="run `qstash login`, set QSTASH_TOKEN, or use `-p dev` for the local server",
             )
-        return token
+        return check_token(token)
+
+    @property
+    def deadline(self) -> float:
+        """Seconds one request may take, retries and waits included: --timeout > QSTASH_TIMEOUT > 60."""
+        from qstash_cli.api.transport import DEFAULT_DEADLINE
+        from qstash_cli.inputs import parse_duration
+
+        text = self.opts.request_timeout or os.environ.get("QSTASH_TIMEOUT")
+        if not text:
+            return DEFAULT_DEADLINE
+        seconds = parse_duration(text, what="--timeout (request deadline)")
+        if not 1 <= seconds <= MAX_DEADLINE:
+            raise InputError(f"invalid --timeout {text!r}: use 1s to {MAX_DEADLINE // 3600}h")
+        return float(seconds)
 
     @property
     def api(self) -> str:
@@ -246,7 +268,21 @@ class Settings:
         from qstash_cli.api.client import Client
 
         self.note_ignored_env()
-        return Client(self.url, lambda: self.token, self.api, debug=self.opts.debug)
+        return Client(
+            self.url, lambda: self.token, self.api, debug=self.opts.debug, deadline=self.deadline, quiet=self.opts.quiet
+        )
+
+
+def check_token(token: str) -> str:
+    """A token is one word of printable ASCII: CR/LF, spaces only, or undecodable bytes are input errors (exit 2)."""
+    if not token.strip():
+        raise InputError("invalid token: it is empty or only spaces", hint="check QSTASH_TOKEN / --token")
+    if not (token.isascii() and token.isprintable()) or any(c.isspace() for c in token):
+        raise InputError(
+            "invalid token: it must be printable ASCII without spaces or line breaks",
+            hint="check QSTASH_TOKEN / --token (a pasted token may carry a line break)",
+        )
+    return token
 
 
 def normalise_region(text: str) -> str:

@@ -9,7 +9,19 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-MODES = ("reset", "truncated", "hang", "garbage", "close", "html", "truncated_json", "slow_headers")
+MODES = (
+    "reset",
+    "truncated",
+    "hang",
+    "garbage",
+    "close",
+    "html",
+    "truncated_json",
+    "slow_headers",
+    "trickle_body",
+    "trickle_headers",
+)
+TRICKLE_EVERY = 2.0  # seconds between two bytes of a trickling answer (each byte restarts httpx's read timeout)
 
 
 JSON_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -40,6 +52,16 @@ def _answer(conn: socket.socket, mode: str, stop: threading.Event) -> None:
         conn.sendall(b"\x00\x01\x02 this is not HTTP at all\r\n\r\n")
     elif mode == "close":  # closes without a byte
         pass
+    elif mode in ("trickle_body", "trickle_headers"):  # one byte every 2 s: never silent long enough to time out
+        if mode == "trickle_body":
+            conn.sendall(JSON_HEAD + b"Content-Length: 100000\r\n\r\n")
+            drip = b"[" + b"0," * 50000
+        else:
+            drip = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100000
+        for byte in drip:
+            conn.sendall(bytes([byte]))
+            if stop.wait(TRICKLE_EVERY):
+                return
     elif mode in ("hang", "slow_headers"):
         if mode == "slow_headers":
             conn.sendall(b"HTTP/1.1 200 OK\r\n")

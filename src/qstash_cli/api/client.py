@@ -31,9 +31,20 @@ GROUPS = (
 class Client:
     """Entry point of the API layer. Each group module exposes `V1` and `V2` classes taking a Transport."""
 
-    def __init__(self, url: str, token: str | Callable[[], str], api: str = "v2", *, debug: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str | Callable[[], str],
+        api: str = "v2",
+        *,
+        debug: bool = False,
+        deadline: float | None = None,
+        quiet: bool = False,
+    ) -> None:
         self.api = api
-        self.transport = Transport(url, token, debug=debug)
+        self.transport = Transport(url, token, debug=debug, quiet=quiet)
+        if deadline is not None:
+            self.transport.deadline = deadline
         self._groups: dict[str, Any] = {}
 
     def __getattr__(self, name: str) -> Any:

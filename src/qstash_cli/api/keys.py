@@ -18,7 +18,7 @@ class V2:
 
     def rotate(self) -> dict[str, Any]:
         """The old next key becomes current and a new next key is generated. Never retried."""
-        return self.t.json("POST", f"{self.prefix}/keys/rotate", idempotent=False)
+        return self.t.json("POST", f"{self.prefix}/keys/rotate", idempotent=False, expect_body=True)
 
 
 class V1(V2):

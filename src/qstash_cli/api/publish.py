@@ -29,7 +29,7 @@ class _Publish:
         self.t = t
 
     def _post(self, path: str, body: bytes | None, headers: Mapping[str, str], idempotent: bool) -> Any:
-        reply = self.t.send("POST", path, content=body or b"", headers=headers, idempotent=idempotent)
+        reply = self.t.send("POST", path, content=body or b"", headers=headers, idempotent=idempotent, expect_body=True)
         return mark_deduplicated(reply)
 
     def publish(
@@ -56,6 +56,7 @@ class V2(_Publish):
             content=payload,
             headers={"Content-Type": "application/json"},
             idempotent=idempotent,
+            expect_body=True,
         )
         return reply.data
 

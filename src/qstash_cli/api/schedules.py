@@ -47,7 +47,12 @@ class _Schedules:
         """`{scheduleId}`. v2: `Upstash-Schedule-Id` in the headers creates or overwrites that id. v1 creates
         schedules by publishing with `Upstash-Cron`."""
         return self.t.json(
-            "POST", f"{self.create_path}{destination}", content=body or b"", headers=headers, idempotent=idempotent
+            "POST",
+            f"{self.create_path}{destination}",
+            content=body or b"",
+            headers=headers,
+            idempotent=idempotent,
+            expect_body=True,
         )
 
     def delete(self, schedule_id: str) -> Any:

@@ -1,4 +1,4 @@
-"""The HTTP layer: base URL, auth, timeouts, 429 waits, bounded retries of safe requests, error mapping.
+"""The HTTP layer: base URL, auth, one deadline per request, 429 waits, bounded retries of safe requests, error mapping.
 
 This package is the only place that imports httpx.
 """
@@ -8,13 +8,15 @@ from __future__ import annotations
 import json
 import math
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from qstash_cli import __version__
-from qstash_cli.errors import ApiError, AuthError, InputError, NetworkError, NotFound, RateLimited
+from qstash_cli.errors import ApiError, AuthError, InputError, NetworkError, NotFound, QstashError, RateLimited
+from qstash_cli.safe_text import redact, shown_url, url_password
 
 # httpx's own command-line tool (httpx._main) imports click, rich and pygments when they are installed (they are,
 # for us): ~70 ms of every command that talks HTTP. httpx imports it in a try/except ImportError; skip it.
@@ -23,7 +25,8 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 import httpx  # noqa: E402
 
 USER_AGENT = f"qstash-cli/{__version__}"
-TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+TIMEOUT = httpx.Timeout(30.0, connect=5.0)  # per socket operation, and never past the request's deadline
+DEFAULT_DEADLINE = 60.0  # seconds for one request, its retries and 429 waits included (--timeout, QSTASH_TIMEOUT)
 MAX_RATE_LIMIT_WAIT = 30.0  # seconds, per wait
 RATE_LIMIT_TRIES = 3
 TRANSIENT_TRIES = 3
@@ -56,13 +59,28 @@ class Reply:
 class Transport:
     """Sends requests to one QStash base URL with one token."""
 
-    def __init__(self, base_url: str, token: str | Callable[[], str], *, debug: bool = False) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str | Callable[[], str],
+        *,
+        debug: bool = False,
+        deadline: float = DEFAULT_DEADLINE,
+        quiet: bool = False,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.shown_url = shown_url(self.base_url)  # never echo a password given in --url
         self._token_source = token
         self._resolved_token: str | None = None
         self.debug = debug
+        self.deadline = deadline
+        self.quiet = quiet
         self._http: httpx.Client | None = None
         self.sleep = _sleep
+
+    @property
+    def _secrets(self) -> list[str]:
+        return [s for s in (self._resolved_token, url_password(self.base_url)) if s]
 
     @property
     def _token(self) -> str:
@@ -96,73 +114,161 @@ class Transport:
         content: bytes | None = None,
         headers: Mapping[str, str] | list[tuple[str, str]] | None = None,
         idempotent: bool | None = None,
+        expect_body: bool | None = None,
     ) -> Reply:
-        """One API call. Safe methods (and callers that say `idempotent=True`) retry transient failures."""
+        """One API call, within one deadline (`self.deadline` seconds, retries and waits included). Safe methods (and
+        callers that say `idempotent=True`) retry transient failures. A 1xx/3xx answer, or no body where one is
+        expected (GETs, and callers that say `expect_body=True`), is an "unexpected answer" error."""
+        try:
+            return self._send(method, path, params, json_body, content, headers, idempotent, expect_body)
+        except QstashError as exc:
+            raise self._redacted(exc) from None
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: Any,
+        json_body: Any,
+        content: bytes | None,
+        headers: Any,
+        idempotent: bool | None,
+        expect_body: bool | None,
+    ) -> Reply:
         retry_transient = method in ("GET", "HEAD") if idempotent is None else idempotent
+        expect_body = method == "GET" if expect_body is None else expect_body
         hdrs = httpx.Headers(headers or {}, encoding="utf-8")  # non-ASCII values (e.g. IDN URLs) go as UTF-8
         hdrs["Authorization"] = f"Bearer {self._token}"
         if json_body is not None:
             content = json.dumps(json_body).encode()
             hdrs.setdefault("Content-Type", "application/json")
+        deadline = time.monotonic() + self.deadline
         rate_tries = transient_tries = 0
         while True:
             started = time.perf_counter()
+            remaining = deadline - time.monotonic()
             try:
-                request = self._build(method, path, params=params, content=content, headers=hdrs)
+                if remaining <= 0:
+                    raise _Overdue("deadline")
+                timeout = httpx.Timeout(
+                    min(TIMEOUT.read or remaining, remaining), connect=min(TIMEOUT.connect or remaining, remaining)
+                )
+                request = self._build(method, path, params=params, content=content, headers=hdrs, timeout=timeout)
                 self._trace_request(request)
-                response = self.http.send(request)
-                response.read()
+                response = self._exchange(request, remaining)
             except httpx.HTTPError as exc:
                 self._trace(f"< {type(exc).__name__} after {_ms(started)} ms")
                 transient_tries += 1
-                if retry_transient and transient_tries < TRANSIENT_TRIES:
-                    self.sleep(0.2 * 2**transient_tries)
+                retry = retry_transient and transient_tries < TRANSIENT_TRIES and not isinstance(exc, _Overdue)
+                if retry and self._retry_wait(0.2 * 2**transient_tries, deadline, type(exc).__name__, transient_tries):
                     continue
-                raise _network_error(exc, self.base_url) from None
+                raise self._network_error(exc) from None
             self._trace(f"< {response.status_code} {response.reason_phrase} ({_ms(started)} ms)")
-            if response.status_code == 429:
+            status = response.status_code
+            if status == 429:
                 rate_tries += 1
                 wait = rate_limit_wait(response.headers)
-                if rate_tries < RATE_LIMIT_TRIES and wait is not None:
+                if rate_tries < RATE_LIMIT_TRIES and wait is not None and wait < deadline - time.monotonic():
                     limit = rate_limit_name(response.headers)
-                    sys.stderr.write(f"Rate limited ({limit}); waiting {wait:.1f}s before retrying\n")
+                    self._notice(f"Rate limited ({limit}); waiting {wait:.1f}s before retrying")
                     self.sleep(wait)
                     continue
                 raise _rate_limited(response)
-            if response.status_code in TRANSIENT_STATUSES and retry_transient:
+            if status in TRANSIENT_STATUSES and retry_transient:
                 transient_tries += 1
-                if transient_tries < TRANSIENT_TRIES:
-                    self.sleep(0.2 * 2**transient_tries)
+                wait = 0.2 * 2**transient_tries
+                if transient_tries < TRANSIENT_TRIES and self._retry_wait(
+                    wait, deadline, f"HTTP {status}", transient_tries
+                ):
                     continue
-            if response.status_code >= 400:
-                raise self._redacted(api_error(response))
-            return Reply(response.status_code, response.headers, _parse_json(response))
+            if status >= 400:
+                raise api_error(response)
+            if status < 200 or status >= 300:
+                raise _unexpected(response, f"HTTP {status} {response.reason_phrase}".strip())
+            if expect_body and not response.content.strip():
+                raise _unexpected(response, f"HTTP {status} with no body")
+            return Reply(status, response.headers, _parse_json(response))
+
+    def _exchange(self, request: httpx.Request, remaining: float) -> httpx.Response:
+        """Send and read the whole answer within `remaining` seconds. httpx's read timeout restarts with every byte
+        (a peer sending one byte every 2 s never trips it), so the exchange runs in a daemon thread and is abandoned
+        at the deadline."""
+        box: dict[str, Any] = {}
+
+        def exchange() -> None:
+            try:
+                response = self.http.send(request)
+                response.read()
+                box["response"] = response
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                box["error"] = exc
+
+        worker = threading.Thread(target=exchange, name="qstash-request", daemon=True)
+        worker.start()
+        worker.join(remaining)
+        if worker.is_alive():
+            raise _Overdue("deadline")
+        if "error" in box:
+            raise box["error"]
+        return box["response"]
+
+    def _retry_wait(self, wait: float, deadline: float, reason: str, tries: int) -> bool:
+        """Wait before retry number `tries` (said on stderr), unless the wait would pass the deadline."""
+        if wait >= deadline - time.monotonic():
+            return False
+        self._notice(f"Retrying in {wait:.1f}s ({reason}; attempt {tries + 1} of {TRANSIENT_TRIES})")
+        self.sleep(wait)
+        return True
+
+    def _notice(self, line: str) -> None:
+        """A note on stderr about a wait (silent with -q)."""
+        if not self.quiet:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+
+    def _network_error(self, exc: httpx.HTTPError) -> NetworkError:
+        if isinstance(exc, _Overdue):
+            return NetworkError(
+                f"no complete answer from {self.shown_url} within {self.deadline:g}s",
+                hint="the deadline covers retries and waits; raise it with --timeout SECONDS or QSTASH_TIMEOUT",
+            )
+        return _network_error(exc, self.shown_url)
 
     def _build(self, method: str, path: str, **kwargs: Any) -> httpx.Request:
         try:
             return self.http.build_request(method, path, **kwargs)
         except (httpx.InvalidURL, UnicodeError) as exc:
-            raise InputError(f"invalid request URL {self.base_url}{path}: {exc}") from None
+            raise InputError(f"invalid request URL {self.shown_url}{path}: {exc}") from None
 
-    def _redacted(self, error: ApiError) -> ApiError:
-        """An error message may echo what was sent (e.g. "invalid token X"): never show the token."""
-        if self._token and self._token in error.message:
-            error.message = error.message.replace(self._token, "***")
-            error.args = (error.message,)
+    def _redacted(self, error: QstashError) -> QstashError:
+        """An error message may echo what was sent (e.g. "invalid token X", or part of it): never show a secret."""
+        secrets = self._secrets
+        message = redact(error.message, secrets)
+        if message != error.message:
+            error.message = message
+            error.args = (message,)
+        if error.hint:
+            error.hint = redact(error.hint, secrets)
         return error
 
     # -- debug traces (stderr, token redacted) ---------------------------------------------------------------
     def _trace_request(self, request: httpx.Request) -> None:
         if not self.debug:
             return
-        self._trace(f"> {request.method} {request.url}")
+        self._trace(f"> {request.method} {shown_url(str(request.url))}")
         for name, value in request.headers.items():
-            shown = "Bearer ***" if name.lower() == "authorization" else value
+            shown = value.split(" ", 1)[0] + " ***" if name.lower() == "authorization" else value
             self._trace(f">   {name}: {shown}")
 
     def _trace(self, line: str) -> None:
         if self.debug:
-            sys.stderr.write("[debug] " + (line.replace(self._token, "***") if self._token else line) + "\n")
+            from qstash_cli.safe_text import escape_controls
+
+            sys.stderr.write("[debug] " + escape_controls(redact(line, self._secrets)) + "\n")
+
+
+class _Overdue(httpx.TimeoutException):
+    """The request's deadline passed while an answer was still arriving."""
 
 
 def _sleep(seconds: float) -> None:
@@ -178,7 +284,11 @@ def _parse_json(response: httpx.Response) -> Any:
     if not body.strip():
         return None
     try:
-        return json.loads(body)
+        return json.loads(body, parse_constant=_no_constant, parse_float=_finite_float)
+    except _OutOfRange as exc:
+        raise _unexpected(response, f"the number {exc} is out of range") from None
+    except RecursionError:
+        raise _unexpected(response, "JSON nested too deep") from None
     except (ValueError, UnicodeDecodeError):
         ctype = response.headers.get("content-type", "unknown type")
         raise ApiError(
@@ -188,13 +298,40 @@ def _parse_json(response: httpx.Response) -> Any:
         ) from None
 
 
+class _OutOfRange(ValueError):
+    """A JSON number a float cannot hold (1e999), or NaN / Infinity (not JSON at all)."""
+
+
+def _no_constant(text: str) -> float:
+    raise _OutOfRange(text)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _OutOfRange(text[:40])
+    return value
+
+
+def _unexpected(response: httpx.Response, what: str) -> ApiError:
+    """A 2xx-or-other answer that is not what the call needs (redirect, no body, unparsable JSON)."""
+    where = response.request.url.path if response.request else "the API"
+    location = response.headers.get("location")
+    extra = f" (redirect to {location[:200]}; redirects are not followed)" if location else ""
+    return ApiError(
+        f"unexpected answer from {where}: {what}{extra}",
+        status=response.status_code,
+        hint="is --url pointing at a QStash server?",
+    )
+
+
 def error_text(response: httpx.Response) -> str:
     """The `{"error": ...}` message, else the start of the body, else the reason phrase."""
     try:
         data = json.loads(response.content)
         if isinstance(data, dict) and data.get("error"):
-            return str(data["error"])
-    except (ValueError, UnicodeDecodeError):
+            return str(data["error"])[:1000]
+    except (ValueError, UnicodeDecodeError, RecursionError):
         pass
     text = response.content[:200].decode("utf-8", "replace").strip()
     return " ".join(text.split()) or response.reason_phrase or "no details"
@@ -246,14 +383,15 @@ def rate_limit_wait(headers: Mapping[str, str], now: float | None = None) -> flo
 
 def _seconds_or_date(value: str, now: float) -> float | None:
     try:
-        return float(value)
+        seconds = float(value)
+        return seconds if math.isfinite(seconds) else None
     except ValueError:
         pass
     try:
         from email.utils import parsedate_to_datetime  # only for a Retry-After given as a date
 
         return parsedate_to_datetime(value).timestamp() - now
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
 
 
@@ -262,6 +400,8 @@ def _reset_to_wait(value: str, now: float) -> float | None:
         reset = float(value)
     except ValueError:
         return _seconds_or_date(value, now)
+    if not math.isfinite(reset):
+        return None
     if reset > 1e12:  # milliseconds
         reset /= 1000
     return reset - now if reset > 1e9 else reset
@@ -271,7 +411,7 @@ def _rate_limited(response: httpx.Response) -> RateLimited:
     limit = rate_limit_name(response.headers)
     reset = response.headers.get("ratelimit-reset") or response.headers.get("burst-ratelimit-reset")
     hint = "wait and try again"
-    if reset and reset.isascii() and reset.replace(".", "", 1).isdigit() and float(reset) > 1e9:
+    if reset and len(reset) < 30 and reset.isascii() and reset.replace(".", "", 1).isdigit() and float(reset) > 1e9:
         secs = float(reset) / (1000 if float(reset) > 1e12 else 1) - time.time()
         hint = f"the limit resets in {math.ceil(max(secs, 0))}s"
     return RateLimited(f"rate limited: {limit} exceeded ({error_text(response)})", status=429, hint=hint)

@@ -43,7 +43,7 @@ def _check(s: Settings, token: str, url: str) -> None:
     if api not in DIALECTS:
         raise InputError(f"invalid API dialect {api!r}: use v1 or v2")
     try:
-        Client(url, token, api, debug=s.opts.debug).keys.get()
+        Client(url, token, api, debug=s.opts.debug, deadline=s.deadline, quiet=s.opts.quiet).keys.get()
     except AuthError as exc:
         raise AuthError(
             f"the token was rejected by {url} ({exc.message}); nothing was saved",
