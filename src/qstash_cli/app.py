@@ -351,9 +351,12 @@ def _prepare_completion() -> None:
 
 
 def _fail(message: str, hint: str | None, code: int) -> int:
-    sys.stderr.write(f"Error: {message}\n")
+    """One `Error:` line (and a `Hint:`), control characters escaped: the text may come from the network."""
+    from qstash_cli.safe_text import escape_controls
+
+    sys.stderr.write(f"Error: {escape_controls(message)}\n")
     if hint:
-        sys.stderr.write(f"Hint: {hint}\n")
+        sys.stderr.write("Hint: " + "\n".join(escape_controls(line) for line in hint.split("\n")) + "\n")
     return code
 
 

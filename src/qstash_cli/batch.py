@@ -32,6 +32,7 @@ from typing import Any, BinaryIO
 from qstash_cli import inputs, qstash_headers
 from qstash_cli.errors import ApiError, AuthError, InputError, QstashError
 from qstash_cli.publishing import Message
+from qstash_cli.safe_text import escape_controls
 
 LINE_KEYS = frozenset(
     [
@@ -377,16 +378,16 @@ def _print(out: Any, o: Outcome) -> None:
         for mid in o.message_ids():
             out.line(mid)
     elif o.error is not None:
-        out.line(f"{o.line}\terror: {o.error}")
+        out.line(f"{o.line}\terror: {escape_controls(o.error)}")
     else:
         ids = o.message_ids()
         dedup = " (deduplicated)" if isinstance(o.data, dict) and o.data.get("deduplicated") else ""
-        out.line(f"{o.line}\t{','.join(ids)}{dedup}")
+        out.line(f"{o.line}\t{escape_controls(','.join(ids))}{dedup}")
 
 
 def _fail(out: Any, failed: list[Outcome], total: int) -> None:
     for o in failed[:MAX_REPORTED]:
-        out.stderr.write(f"line {o.line}: {o.error}\n")
+        out.stderr.write(f"line {o.line}: {escape_controls(o.error or '')}\n")
     if len(failed) > MAX_REPORTED:
         out.stderr.write(f"... and {len(failed) - MAX_REPORTED} more\n")
     numbers = ", ".join(str(o.line) for o in failed[:50]) + (", ..." if len(failed) > 50 else "")

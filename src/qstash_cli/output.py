@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from qstash_cli.errors import Aborted, ApiError, InputError
+from qstash_cli.safe_text import escape_controls
 
 TABLE, PLAIN, JSON, QUIET = "table", "plain", "json", "quiet"
+MAX_TIME_MS = 253402300799999  # 9999-12-31: a larger "time" is shown as the number it is
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Column:
         return self.key(row) if callable(self.key) else row.get(self.key)
 
     def render(self, row: dict[str, Any], *, human: bool) -> str:
+        """The cell's text (raw: `cell()` makes it safe for the terminal)."""
         return render_value(self.raw(row), self.kind, human=human)
 
 
@@ -37,12 +40,15 @@ def render_value(value: Any, kind: str = "text", *, human: bool = False) -> str:
     """A value as text: times as ISO (+ relative when human), containers as compact JSON."""
     if value is None or value == "":
         return "-" if human else ""
-    if kind == "time" and isinstance(value, (int, float)) and value > 0:
+    if kind == "time" and isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < MAX_TIME_MS:
         return format_time(int(value), human=human)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        try:
+            return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        except (RecursionError, ValueError):
+            return "(nested too deep to show)"
     return str(value)
 
 
@@ -108,11 +114,13 @@ class Output:
         _require_object(data)
         if self.mode == QUIET:
             if id_key and data.get(id_key) is not None:
-                self.line(str(data[id_key]))
+                self.line(escape_controls(str(data[id_key])))
             return
         cols = fields or [Column(k, k, "time" if _looks_like_time(k) else "text") for k in data]
         human = self.mode == TABLE
-        pairs = [(c.header, c.render(data, human=human)) for c in cols if not (human and c.raw(data) is None)]
+        pairs = [
+            (escape_controls(str(c.header)), cell(c, data, human)) for c in cols if not (human and c.raw(data) is None)
+        ]
         if human:
             from rich.table import Table
 
@@ -147,12 +155,12 @@ class Output:
         if self.mode == QUIET:
             for item in items:
                 if id_key and item.get(id_key) is not None:
-                    self.line(str(item[id_key]))
+                    self.line(escape_controls(str(item[id_key])))
                 count += 1
             return count
         if self.mode == PLAIN:  # the header comes with the first row: an error before it leaves stdout empty
             for item in items:
-                row = "\t".join(_one_line(c.render(item, human=False)) for c in columns)
+                row = "\t".join(_one_line(cell(c, item, False)) for c in columns)
                 self.line(row if count else "\t".join(c.header for c in columns) + "\n" + row)
                 count += 1
             if not count:
@@ -164,7 +172,7 @@ class Output:
         for col in columns:
             table.add_column(col.header, overflow="fold")
         for item in items:
-            table.add_row(*(c.render(item, human=True) for c in columns))
+            table.add_row(*(cell(c, item, True) for c in columns))
             count += 1
         if count:
             self._console().print(table)
@@ -188,10 +196,10 @@ class Output:
     def info(self, message: str) -> None:
         """A human note on stderr; silent with -q and --json."""
         if self.mode in (TABLE, PLAIN):
-            self.stderr.write(message + "\n")
+            self.stderr.write(_lines(message) + "\n")
 
     def warn(self, message: str) -> None:
-        self.stderr.write(f"Warning: {message}\n")
+        self.stderr.write(f"Warning: {_lines(message)}\n")
 
     def confirm(self, question: str, *, yes: bool) -> None:
         """Ask before a destructive action; without a terminal, `--yes` is required."""
@@ -229,8 +237,24 @@ def _objects(items: Any) -> Iterable[dict[str, Any]]:
         yield item
 
 
+def cell(column: Column, row: dict[str, Any], human: bool) -> str:
+    """A column's text for a row, control characters escaped (text from the network never reaches the terminal
+    raw; a table cell keeps its lines); a column that cannot render an odd value (`"endpoints": 5`) shows it as is."""
+    try:
+        text = column.render(row, human=human)
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError, RecursionError):
+        text = render_value(row.get(column.key) if isinstance(column.key, str) else None, human=human)
+    text = text.replace("\t", " ")
+    return _lines(text) if human else escape_controls(text)  # a table cell may hold several lines
+
+
+def _lines(text: str) -> str:
+    """A note for stderr: its lines kept, control characters within them escaped."""
+    return "\n".join(escape_controls(line) for line in text.split("\n"))
+
+
 def _one_line(text: str) -> str:
-    return text.replace("\t", " ").replace("\r", "\\r").replace("\n", "\\n")
+    return escape_controls(text.replace("\t", " "))
 
 
 def _looks_like_time(key: str) -> bool:

@@ -17,7 +17,7 @@ class V1:
     def list(self, topic: str | None = None) -> list[dict[str, Any]]:
         """Every endpoint, or those of one topic (id or name) as `GET /v1/topics/{topic}` lists them."""
         if topic:
-            return list((self.t.json("GET", f"/v1/topics/{topic}") or {}).get("endpoints") or [])
+            return _list((self.t.json("GET", f"/v1/topics/{topic}") or {}).get("endpoints"))
         return self.t.json("GET", "/v1/endpoints") or []
 
     def create(
@@ -143,7 +143,12 @@ def check_selector(api: str, name: str | None, url: str | None) -> None:
 def flatten(group: dict[str, Any], topic: str | None = None) -> list[dict[str, Any]]:
     """A URL group's endpoints as rows that carry the group's name."""
     name = group.get("name") or topic
-    return [{"topicName": name, **e} for e in group.get("endpoints") or [] if isinstance(e, dict)]
+    return [{"topicName": name, **e} for e in _list(group.get("endpoints")) if isinstance(e, dict)]
+
+
+def _list(value: Any) -> list[Any]:
+    """A JSON list from the API, or no items when the answer holds something else there (`"endpoints": 5`)."""
+    return value if isinstance(value, list) else []
 
 
 def one_selector(name: str | None, url: str | None) -> None:

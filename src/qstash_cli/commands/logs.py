@@ -13,8 +13,9 @@ import typer
 from qstash_cli import workflow_steps
 from qstash_cli.errors import InputError
 from qstash_cli.inputs import parse_time_ms, validate_id, validate_topic_name, validate_url
-from qstash_cli.output import JSON, QUIET, TABLE, Column
+from qstash_cli.output import JSON, QUIET, TABLE, Column, cell
 from qstash_cli.qstash_headers import validate_flow_control_key
+from qstash_cli.safe_text import escape_controls
 from qstash_cli.settings import settings_from
 
 STATES = ("CREATED", "ACTIVE", "RETRY", "ERROR", "DELIVERED", "FAILED", "CANCEL_REQUESTED", "CANCELLED", "CANCELED")
@@ -273,14 +274,13 @@ class _Printer:
                 out.json_line(entry)
             elif out.mode == QUIET:
                 if entry.get("messageId"):
-                    out.line(str(entry["messageId"]))
+                    out.line(escape_controls(str(entry["messageId"])))
             else:
                 human = out.mode == TABLE
                 if not self.started:
                     out.line(("  " if human else "\t").join(c.header for c in self.columns))
                     self.started = True
-                cells = [c.render(entry, human=human) for c in self.columns]
-                out.line(("  " if human else "\t").join(cell.replace("\t", " ").replace("\n", " ") for cell in cells))
+                out.line(("  " if human else "\t").join(cell(c, entry, human) for c in self.columns))
 
 
 def _follow(
