@@ -40,6 +40,9 @@ def dev(
     ),
     workers: int = typer.Option(64, "--workers", help="Concurrent deliveries."),
     quiet: bool = typer.Option(False, "--quiet", help="No per-request and per-delivery lines on stderr."),
+    no_console: bool = typer.Option(
+        False, "--no-console", help="Do not serve the browser console at http://HOST:PORT/ (see README: console)."
+    ),
 ) -> None:
     """Run a local QStash server (v1 and v2 API) for development and tests.
 
@@ -62,6 +65,7 @@ def dev(
         sync=sync,
         workers=workers,
         quiet=quiet,
+        console=not no_console,
     )
     if token:
         opts.token = token

@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sync", choices=["normal", "full"], default="normal")
     p.add_argument("--workers", type=int, default=64)
     p.add_argument("--quiet", action="store_true", help="no per-request / per-delivery lines")
+    p.add_argument("--no-console", action="store_true", help="do not serve the browser console at /")
     a = p.parse_args(argv)
     opts = Options(
         port=a.port,
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         sync=a.sync,
         workers=a.workers,
         quiet=a.quiet,
+        console=not a.no_console,
     )
     if a.token:
         opts.token = a.token

@@ -13,7 +13,19 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
 from qstash_cli.server.http import http_error, server_error
-from qstash_cli.server.routes import dlq, flow_control, keys, logs, messages, publish, queues, schedules, topics, v1
+from qstash_cli.server.routes import (
+    console,
+    dlq,
+    flow_control,
+    keys,
+    logs,
+    messages,
+    publish,
+    queues,
+    schedules,
+    topics,
+    v1,
+)
 
 # One line per resource module; the order only matters within a module (its own table is ordered).
 ROUTE_TABLES: list[list[Route]] = [
@@ -30,14 +42,15 @@ ROUTE_TABLES: list[list[Route]] = [
 ]
 
 
-def routes() -> list[Route]:
-    return [route for table in ROUTE_TABLES for route in table]
+def routes(*, console_on: bool = True) -> list[Route]:
+    tables = ROUTE_TABLES + ([console.ROUTES] if console_on else [])  # the browser console: `/` and /console/...
+    return [route for table in tables for route in table]
 
 
-def build(lifespan: Any) -> Starlette:
-    """The Starlette app; `lifespan` sets `app.state.srv`."""
+def build(lifespan: Any, *, console_on: bool = True) -> Starlette:
+    """The Starlette app; `lifespan` sets `app.state.srv`; `console_on=False` leaves out the browser console."""
     app = Starlette(
-        routes=routes(),
+        routes=routes(console_on=console_on),
         exception_handlers={HTTPException: http_error, Exception: server_error},
         lifespan=lifespan,
     )

@@ -27,6 +27,7 @@ class Server:
     quota: Quota
     token: str
     dedup_window_ms: int
+    console_token_in_page: bool = False  # the console page carries the token (a loopback server)
 
 
 def srv_of(request: Request) -> Server:

@@ -49,16 +49,19 @@ def add_log(
     next_delivery_time: int | None = None,
     outcome: Outcome | None = None,
 ) -> None:
-    """Append one state change of a task to the log."""
-    status = header = body = None
+    """Append one state change of a task to the log; an attempt's row (DELIVERED, ERROR) keeps the request headers
+    as sent and the response."""
+    status = header = body = sent = None
     if outcome is not None and outcome.status is not None:
         status = outcome.status
         header = json.dumps(outcome.headers)
         body = base64.b64encode(outcome.body[:4096]).decode()
+    if outcome is not None and outcome.request_headers is not None and state in ("DELIVERED", "ERROR"):
+        sent = json.dumps(outcome.request_headers)
     conn.execute(
         "INSERT INTO logs (time, message_id, task_id, state, error, next_delivery_time, url, topic_name, "
-        "endpoint_name, schedule_id, queue_name, label, response_status, response_header, response_body) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "endpoint_name, schedule_id, queue_name, label, response_status, response_header, response_body, "
+        "request_header) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             time,
             d.message_id,
@@ -75,6 +78,7 @@ def add_log(
             status,
             header,
             body,
+            sent,
         ),
     )
 

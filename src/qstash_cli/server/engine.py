@@ -262,12 +262,13 @@ class Engine:
         resp_body = b""
         error: str | None = None
         flat: dict[str, str] = {}
+        sent = self.headers_for(d)
         try:
             async with asyncio.timeout(timeout):  # the whole exchange, not just each read
                 response = await client.request(
                     d.meta.get("method", "POST"),
                     d.url,
-                    self.headers_for(d),
+                    sent,
                     d.body,
                     connect_timeout=min(timeout, 10.0),
                     limit=RESPONSE_LIMIT,  # keep what the logs and callbacks can carry
@@ -285,7 +286,7 @@ class Engine:
             error = f"request failed: {exc}"
         finished = now_ms()
         retry_at = self._retry_at(d, status, flat, finished)
-        return Outcome(started, finished, status, resp_headers, resp_body, error, retry_at)
+        return Outcome(started, finished, status, resp_headers, resp_body, error, retry_at, sent)
 
     def _retry_at(self, d: Delivery, status: int | None, headers: dict[str, str], finished: int) -> int | None:
         if status is not None and 200 <= status < 300:

@@ -87,3 +87,4 @@ class Outcome:
     body: bytes
     error: str | None
     retry_at: int | None  # None: no further retry (delivered, final failure)
+    request_headers: list[tuple[str, str]] | None = None  # as sent, signature included (the console shows them)

@@ -32,6 +32,7 @@ class Options:
     sync: str = "normal"
     workers: int = 64
     quiet: bool = False
+    console: bool = True
     current_key: str = devcreds.DEV_CURRENT_SIGNING_KEY
     next_key: str = devcreds.DEV_NEXT_SIGNING_KEY
 
@@ -80,6 +81,9 @@ def banner(opts: Options, url: str, keys: tuple[str, str], where: str) -> list[s
         "",
         "In another terminal:  qstash -p dev publish http://127.0.0.1:9000/ -d hello",
     ]
+    if opts.console:
+        ask = "" if is_loopback(opts.host) else " (it asks for the token)"
+        lines.insert(1, f"Console: {url}/{ask}")
     if url != devcreds.DEV_URL or opts.token != devcreds.DEV_TOKEN:
         lines.append("(the built-in `dev` profile expects port 8080 and the default token; otherwise use the exports)")
     lines += ["Press Ctrl-C to stop.", ""]
@@ -145,7 +149,7 @@ def serve(opts: Options) -> int:
         log=log,
     )
     sched = Scheduler(store, engine, log=log)
-    srv = Server(store, engine, sched, keys, quota, opts.token, int(opts.dedup_window * 1000))
+    srv = Server(store, engine, sched, keys, quota, opts.token, int(opts.dedup_window * 1000), is_loopback(opts.host))
     shown_host = f"[{opts.host}]" if ":" in opts.host else opts.host
     url = f"http://{shown_host}:{sock.getsockname()[1]}"
 
@@ -174,7 +178,7 @@ def serve(opts: Options) -> int:
             await sched.stop()
             await engine.stop()
 
-    app = AccessLog(build(lifespan), enabled=lambda: not opts.quiet)
+    app = AccessLog(build(lifespan, console_on=opts.console), enabled=lambda: not opts.quiet)
     config = uvicorn.Config(
         app,
         log_level="warning",

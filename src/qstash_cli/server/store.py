@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS logs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, message_id TEXT NOT NULL, task_id TEXT,
     state TEXT NOT NULL, error TEXT, next_delivery_time INTEGER, url TEXT, topic_name TEXT, endpoint_name TEXT,
     schedule_id TEXT, queue_name TEXT, label TEXT, response_status INTEGER, response_header TEXT,
-    response_body TEXT);
+    response_body TEXT, request_header TEXT);
 CREATE INDEX IF NOT EXISTS logs_message ON logs(message_id);
 CREATE INDEX IF NOT EXISTS logs_task ON logs(task_id);
 CREATE INDEX IF NOT EXISTS logs_time ON logs(time);
@@ -81,6 +81,9 @@ class Store:
         self.conn.execute("PRAGMA temp_store=MEMORY")
         self.conn.execute("PRAGMA cache_size=-4000")  # 4 MB: memory stays flat however large the file grows
         self.conn.executescript(SCHEMA)
+        _add_columns(self.conn)
+        self._reader: sqlite3.Connection | None = None
+        self._read_pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="qstash-db", daemon=True)
         self._thread.start()
@@ -102,10 +105,32 @@ class Store:
         self._queue.put((fn, args, None, future))
         return future.result()
 
+    async def read(self, fn: Job, *args: Any) -> Any:
+        """Run the read-only `fn(conn, *args)` on a separate connection (file stores: WAL readers do not wait for the
+        writer, nor it for them), for reads that must never delay publishing, such as the console's live stream.
+        An in-memory store has one connection, so there it is `run`."""
+        if not self.path:
+            return await self.run(fn, *args)
+        if self._read_pool is None:
+            self._read_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="qstash-read")
+        return await asyncio.get_running_loop().run_in_executor(self._read_pool, self._read, fn, args)
+
+    def _read(self, fn: Job, args: tuple) -> Any:
+        if self._reader is None:
+            self._reader = sqlite3.connect(self.path or "", check_same_thread=False, isolation_level=None)
+            self._reader.row_factory = sqlite3.Row
+            self._reader.execute("PRAGMA query_only=ON")
+            self._reader.execute("PRAGMA cache_size=-2000")
+        return fn(self._reader, *args)
+
     def close(self) -> None:
         """Finish queued jobs, stop the thread, checkpoint and close."""
         self._queue.put(None)
         self._thread.join(timeout=10)
+        if self._read_pool is not None:
+            self._read_pool.shutdown(wait=True, cancel_futures=True)
+            if self._reader is not None:
+                self._reader.close()
         try:
             if self.path:
                 self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -167,6 +192,18 @@ class Store:
         for loop, items in by_loop.items():
             with contextlib.suppress(RuntimeError):  # loop closed during shutdown
                 loop.call_soon_threadsafe(_resolve, items)
+
+
+ADDED_COLUMNS = {"logs": {"request_header": "TEXT"}}  # columns newer than some existing data files
+
+
+def _add_columns(conn: sqlite3.Connection) -> None:
+    """Bring a data file written by an older version up to the schema (ALTER TABLE ADD COLUMN)."""
+    for table, columns in ADDED_COLUMNS.items():
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
 
 def _resolve(items: list[tuple[asyncio.Future, tuple[bool, Any]]]) -> None:
