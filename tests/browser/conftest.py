@@ -1,8 +1,8 @@
 """Browser tests of the console: real headless Chromium (Debian's `chromium` + `chromium-driver`) driven by Selenium,
 against a real `qstash dev` (tests/live.py). Skipped, with the reason shown, when the browser or Selenium is missing.
 
-The tests write a screenshot of each page (`stream.png`, `message.png`, `dlq.png`, ...) to `console-screenshots/` at the repository root (git-ignored;
-`QSTASH_SCREENSHOTS=DIR` puts them elsewhere) so a reviewer can look at them.
+The tests write a screenshot of each page (`stream.png`, `message.png`, `dlq.png`, ...) to `console-screenshots/` at
+the repository root (git-ignored; `QSTASH_SCREENSHOTS=DIR` puts them elsewhere) so a reviewer can look at them.
 """
 
 from __future__ import annotations
