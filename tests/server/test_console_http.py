@@ -145,7 +145,7 @@ def test_message_detail_lists_callbacks(dev_server, sink):
 
 def _get(token_in_page: bool, peer: str, path: str, host: str = "127.0.0.1:8080") -> httpx.Response:
     """GET `path` from the console routes in-process, as if from `peer`, with this Host header."""
-    app = Starlette(routes=console_routes.routes())
+    app = Starlette(routes=console_routes.ROUTES)
     app.state.srv = SimpleNamespace(token="tok_secret", console_token_in_page=token_in_page)
 
     async def go() -> httpx.Response:

@@ -86,7 +86,7 @@ def test_custom_token(dev_server_factory):
         ("GET", "/v2/events", {"params": {"cursor": "x-y"}}, 400),
         ("GET", "/v2/events", {"params": {"count": "lots"}}, 400),
         ("GET", "/v2/nothing-here", {}, 404),
-        ("GET", "/", {}, 404),
+        ("GET", "/v3", {}, 404),  # `/` is the console (tests/server/test_console_http.py)
         ("GET", "/v2/messages/", {}, 404),
         ("DELETE", "/v2/topics/", {}, 404),
         ("PUT", "/v2/keys", {}, 405),
