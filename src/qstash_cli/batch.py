@@ -398,8 +398,10 @@ def _fail(out: Any, failed: list[Outcome], total: int) -> None:
 
 
 def _progress(total: int | None) -> Callable[[int | None], None] | None:
-    """A Rich progress bar on stderr when it is a terminal: call with a step, then with None to stop."""
-    if not sys.stderr.isatty():
+    """A Rich progress bar on stderr when it is a terminal and stdout is not (`> results.jsonl`: on a terminal the
+    result lines show the progress themselves): call with a step, then with None to stop. stdout is never captured
+    (the results go where stdout points); stderr notes are printed above the bar."""
+    if not sys.stderr.isatty() or sys.stdout.isatty():
         return None
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -411,6 +413,7 @@ def _progress(total: int | None) -> Callable[[int | None], None] | None:
         TimeElapsedColumn(),
         console=Console(file=sys.stderr),
         transient=True,
+        redirect_stdout=False,
     )
     task = bar.add_task("batch", total=total)
     bar.start()

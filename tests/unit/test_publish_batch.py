@@ -286,8 +286,13 @@ def test_progress_bar_only_on_a_terminal(monkeypatch) -> None:
         def isatty(self) -> bool:
             return True
 
+    monkeypatch.setattr("sys.stdout", io.StringIO())
     monkeypatch.setattr("sys.stderr", io.StringIO())
     assert B._progress(10) is None
+    monkeypatch.setattr("sys.stdout", Tty())
+    monkeypatch.setattr("sys.stderr", Tty())
+    assert B._progress(10) is None  # both on the terminal: the result lines are the progress
+    monkeypatch.setattr("sys.stdout", io.StringIO())
     err = Tty()
     monkeypatch.setattr("sys.stderr", err)
     step = B._progress(2)
