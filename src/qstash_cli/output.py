@@ -122,14 +122,10 @@ class Output:
             (escape_controls(str(c.header)), cell(c, data, human)) for c in cols if not (human and c.raw(data) is None)
         ]
         if human:
-            from rich.table import Table
+            from qstash_cli.table_layout import key_value_lines
 
-            table = Table(show_header=False, box=None, pad_edge=False)
-            table.add_column(style="bold")
-            table.add_column(overflow="fold")
-            for key, value in pairs:
-                table.add_row(key, value)
-            self._console().print(table)
+            for text in key_value_lines(pairs):
+                self.line(text)
         else:
             for key, value in pairs:
                 self.line(f"{key}\t{_one_line(value)}")
@@ -166,19 +162,34 @@ class Output:
             if not count:
                 self.line("\t".join(c.header for c in columns))
             return count
-        from rich.table import Table
-
-        table = Table(box=None, header_style="bold", pad_edge=False)
-        for col in columns:
-            table.add_column(col.header, overflow="fold")
-        for item in items:
-            table.add_row(*(cell(c, item, True) for c in columns))
-            count += 1
-        if count:
-            self._console().print(table)
+        cells = [[cell(c, item, True) for c in columns] for item in items]
+        if cells:
+            self._table([c.header for c in columns], cells)
         else:
             self.info("(none)")
-        return count
+        return len(cells)
+
+    def _table(self, headers: list[str], cells: list[list[str]]) -> None:
+        """Aligned columns within the terminal's width (ids and URLs whole, other columns cut with …); when that
+        cannot fit, one key/value block per row."""
+        import shutil
+
+        from qstash_cli.table_layout import key_value_lines, table_lines
+
+        laid = table_lines(headers, cells, shutil.get_terminal_size((100, 24)).columns)
+        if laid is None:
+            for n, row in enumerate(cells):
+                if n:
+                    self.line("")
+                for text in key_value_lines(list(zip(headers, row, strict=True))):
+                    self.line(text)
+            return
+        header, body = laid
+        from rich.text import Text
+
+        self._console().print(Text(header, style="bold"), soft_wrap=True)
+        for text in body:
+            self.line(text)
 
     def json(self, data: Any) -> None:
         """One JSON document on stdout."""

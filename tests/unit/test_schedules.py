@@ -37,7 +37,8 @@ V1_TOPIC_SCHEDULE = {**V1_SCHEDULE, "scheduleId": "scd_2", "destination": {"type
 # -- list / get -----------------------------------------------------------------------------------------------------
 
 
-def test_v2_list_outputs(cli, mock_api) -> None:
+def test_v2_list_outputs(cli, mock_api, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "140")  # wide enough for every column whole
     mock_api.add("GET", "/v2/schedules", [V2_SCHEDULE, {**V2_SCHEDULE, "scheduleId": "paused", "isPaused": True}])
     plain = cli("schedules", "list")
     assert plain.exit_code == 0, plain.stderr

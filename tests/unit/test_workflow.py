@@ -577,7 +577,8 @@ def b64(data: object) -> str:
     return base64.b64encode(json.dumps(data).encode()).decode()
 
 
-def test_logs_names_the_workflow_run_and_step_of_an_entry(cli, mock_api) -> None:
+def test_logs_names_the_workflow_run_and_step_of_an_entry(cli, mock_api, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough for every column whole
     step = {"stepId": 2, "stepName": "charge", "stepType": "Run", "out": "ok", "concurrent": 1}
     history = [{"messageId": "m0", "body": b64("payload")}, {"messageId": "m1", "body": b64(step)}]
     events = [
