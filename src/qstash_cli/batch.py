@@ -96,10 +96,17 @@ class Chunk:
 
 def parse_line(raw: bytes, defaults: Message, default_body: str | None) -> tuple[Message, str | None]:
     """One JSON line → (Message, body text). Raises InputError naming what is wrong."""
+    if len(raw) > inputs.MAX_MESSAGE_SIZE:
+        raise InputError(
+            f"the line is longer than {inputs.MAX_MESSAGE_SIZE} bytes (the largest message QStash accepts); "
+            "no line after it was read"
+        )
     try:
         obj = json.loads(raw)
     except ValueError as exc:
         raise InputError(f"not valid JSON ({exc})") from None
+    except RecursionError:
+        raise InputError("the JSON is nested too deep") from None
     if not isinstance(obj, dict):
         raise InputError('expected a JSON object such as {"destination": "https://...", "body": "..."}')
     unknown = obj.keys() - LINE_KEYS
@@ -117,7 +124,10 @@ def parse_line(raw: bytes, defaults: Message, default_body: str | None) -> tuple
         if value is None or isinstance(value, str):
             body = value
         else:
-            body = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+            try:
+                body = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+            except RecursionError:
+                raise InputError("the body is nested too deep") from None
             o["content_type"] = "application/json"
     if "headers" in obj:
         _headers(obj["headers"], defaults, o)
@@ -126,7 +136,9 @@ def parse_line(raw: bytes, defaults: Message, default_body: str | None) -> tuple
     if "contentType" in obj:
         o["content_type"] = _str(obj["contentType"], "contentType")
     if "delay" in obj:
-        o["delay"] = inputs.parse_duration(_scalar(obj["delay"], "delay"), what="delay")
+        o["delay"] = inputs.validate_delay(
+            inputs.parse_duration(_scalar(obj["delay"], "delay"), what="delay"), what="delay"
+        )
         if "notBefore" not in obj:
             o["not_before"] = None
     if "notBefore" in obj:
@@ -193,11 +205,16 @@ def _scalar(value: Any, what: str) -> str:
     return str(value)
 
 
-def read_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
-    """(line number, line) for every non-blank line."""
-    for number, raw in enumerate(stream, start=1):
+def read_lines(stream: BinaryIO, limit: int = inputs.MAX_MESSAGE_SIZE) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) for every non-blank line. A line longer than `limit` comes cut to `limit + 1` bytes (its
+    parse then fails on the length) and is the last one read, so memory stays bounded (`--batch /dev/zero`)."""
+    number = 0
+    while raw := stream.readline(limit + 1):
+        number += 1
         if raw.strip():
             yield number, raw
+        if len(raw) > limit:
+            return
 
 
 def count_lines(path: str) -> int | None:

@@ -7,7 +7,8 @@ import sys
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import BinaryIO
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from qstash_cli.errors import InputError
 
@@ -19,6 +20,11 @@ _HEADER_NAME_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _SPACE_RE = re.compile(r"\s")
 MAX_TIMESTAMP = 253402300799  # 9999-12-31
+# The largest values any QStash plan accepts (current pricing: Pro / fixed plans); past them the API refuses anyway.
+MAX_MESSAGE_SIZE = 50 * 1024 * 1024  # bytes: bodies (-d @FILE, -d @-), one --batch line
+MAX_CONFIG_SIZE = 1024 * 1024  # bytes: config and schedule files
+MAX_RETRIES = 20
+MAX_DELAY = 365 * 86400  # seconds (PAYG and Pro: one year)
 
 
 def parse_duration(text: str, *, what: str = "duration") -> int:
@@ -78,7 +84,18 @@ def parse_header(text: str) -> tuple[str, str]:
         raise InputError(f"invalid header {name!r}: the value must be one line")
     if _CONTROL_RE.search(value):
         raise InputError(f"invalid header {name!r}: the value must not contain control characters")
+    if not _encodable(value):
+        raise InputError(f"invalid header {name!r}: the value is not valid text (undecodable bytes)")
     return name, value.strip()
+
+
+def _encodable(text: str) -> bool:
+    """No lone surrogates (undecodable argv bytes come back as U+DC80..U+DCFF): the text encodes as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def read_body(spec: str | None, *, stdin: object = None) -> bytes | None:
@@ -89,13 +106,18 @@ def read_body(spec: str | None, *, stdin: object = None) -> bytes | None:
         return _to_bytes(spec[1:])
     if spec == "@-":
         stream = stdin or sys.stdin
-        return stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode()
+        if hasattr(stream, "buffer"):
+            return read_bounded(stream.buffer, "the body on stdin")
+        return _to_bytes(stream.read(MAX_MESSAGE_SIZE + 1))[: MAX_MESSAGE_SIZE + 1]
     if spec.startswith("@"):
-        path = Path(spec[1:]).expanduser()
         if not spec[1:]:
             raise InputError("invalid body '@': name a file after @, or use @- for stdin")
         try:
-            return path.read_bytes()
+            path = Path(spec[1:]).expanduser()
+            with open(path, "rb") as fh:
+                return read_bounded(fh, f"body file {_shown(path)}")
+        except RuntimeError:  # `~nosuchuser/...`: no such home directory
+            raise InputError(f"body file not found: {spec[1:]!r} (no such user's home directory)") from None
         except FileNotFoundError:
             raise InputError(f"body file not found: {_shown(path)}") from None
         except IsADirectoryError:
@@ -105,6 +127,17 @@ def read_body(spec: str | None, *, stdin: object = None) -> bytes | None:
         except ValueError:  # e.g. an embedded NUL byte in the name
             raise InputError(f"invalid body file name {spec[1:]!r}") from None
     return _to_bytes(spec)
+
+
+def read_bounded(stream: BinaryIO, what: str, limit: int = MAX_MESSAGE_SIZE) -> bytes:
+    """All of `stream`, at most `limit` bytes (`-d @/dev/zero` ends with an error, not memory growth)."""
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise InputError(
+            f"{what} is larger than {limit // (1024 * 1024)} MiB ({limit} bytes)",
+            hint="that is the largest message QStash accepts on any plan",
+        )
+    return data
 
 
 def _to_bytes(text: str) -> bytes:
@@ -129,7 +162,27 @@ def validate_url(url: str, *, what: str = "URL") -> str:
         raise InputError(f"invalid {what} {url!r}: it must not contain whitespace")
     if _CONTROL_RE.search(url) or not url.isprintable():
         raise InputError(f"invalid {what} {url!r}: it must not contain control characters")
-    return url
+    if parts.port == 0:
+        raise InputError(f"invalid {what} {url!r}: port 0 is not a port to send to (use 1-65535)")
+    if "\\" in url:  # browsers and WHATWG parsers read `\` as `/`: `http://a\@b` would name host a, not b
+        raise InputError(f"invalid {what} {url!r}: it must not contain a backslash (use /, or %5C in a path)")
+    if parts.netloc.count("@") > 1:  # parsers disagree on which `@` ends the user info: which host is meant?
+        raise InputError(f"invalid {what} {url!r}: more than one '@' before the host (write '@' as %40 in a password)")
+    return _idna_host(url, parts, what)
+
+
+def _idna_host(url: str, parts: SplitResult, what: str) -> str:
+    """The URL with a non-ASCII host (`https://☕.example/`) written as IDNA (`https://xn--53h.example/`), which is
+    what DNS and the API know; everything else as given."""
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if hostport.isascii():
+        return url
+    host, colon, port = hostport.rpartition(":") if hostport.rsplit(":", 1)[-1].isdigit() else (hostport, "", "")
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise InputError(f"invalid {what} {url!r}: the host is not a valid internationalised domain name") from None
+    return urlunsplit(parts._replace(netloc=f"{userinfo}{at}{ascii_host}{colon}{port}"))
 
 
 def is_url(destination: str) -> bool:
@@ -177,9 +230,23 @@ def validate_method(method: str) -> str:
 
 
 def validate_retries(value: int) -> int:
-    if value < 0:
-        raise InputError(f"invalid --retries {value}: it must be 0 or more")
+    if not 0 <= value <= MAX_RETRIES:
+        raise InputError(f"invalid --retries {value}: use 0 to {MAX_RETRIES} (the most any QStash plan allows)")
     return value
+
+
+def parse_count(text: str, *, what: str) -> int:
+    """A whole number of ASCII digits (int() also takes '٣' and '1_0'), of sane length."""
+    raw = text.strip()
+    if not _is_number(raw):
+        raise InputError(f"invalid {what} {text!r}: expected a whole number such as 3")
+    return int(raw)
+
+
+def validate_delay(seconds: int, *, what: str = "--delay") -> int:
+    if seconds > MAX_DELAY:
+        raise InputError(f"invalid {what} {seconds}s: at most {MAX_DELAY // 86400}d (the most any QStash plan allows)")
+    return seconds
 
 
 def split_cron(expr: str) -> tuple[str | None, str]:
@@ -198,6 +265,7 @@ def validate_cron(expr: str) -> str:
         _zone(zone)
     if len(fields.split()) != 5:
         raise InputError(f"invalid cron {expr!r}: expected 5 fields (minute hour day month weekday)")
+    _check_cron_fields(expr, fields.split())
     from croniter import croniter
 
     if not croniter.is_valid(fields):
@@ -207,6 +275,35 @@ def validate_cron(expr: str) -> str:
     except (ValueError, KeyError, OverflowError):  # CroniterBadDateError is a ValueError
         raise InputError(f"invalid cron {expr!r}: it never fires (e.g. February 31st)") from None
     return f"CRON_TZ={zone} {fields}" if zone else fields
+
+
+_CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("weekday", 0, 7))
+_MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec"
+_CRON_NAMES = {
+    3: {m: i for i, m in enumerate(_MONTHS.split(" "), start=1)},
+    4: {d: i for i, d in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))},
+}
+_CRON_PART_RE = re.compile(r"(\*|[0-9a-z]+(?:-[0-9a-z]+)?)(?:/([0-9]+))?")
+
+
+def _check_cron_fields(expr: str, fields: list[str]) -> None:
+    """What croniter lets through: a step larger than the field's range (`*/100`) and a reversed range (`30-10`)."""
+    for index, text in enumerate(fields):
+        name, low, high = _CRON_FIELDS[index]
+        for part in text.lower().split(","):
+            match = _CRON_PART_RE.fullmatch(part)
+            if not match:
+                continue  # croniter judges the rest (L, W, #, ...)
+            base, step = match.groups()
+            if step is not None and not 1 <= int(step[:6]) <= high - low:
+                raise InputError(f"invalid cron {expr!r}: step /{step} in the {name} field is outside 1-{high - low}")
+            if "-" in base:
+                first, last = base.split("-")
+                start, end = (str(_CRON_NAMES.get(index, {}).get(v, v)) for v in (first, last))
+                if start.isdigit() and end.isdigit() and int(start[:6]) > int(end[:6]):
+                    raise InputError(
+                        f"invalid cron {expr!r}: the {name} range {base} runs backwards (write {last}-{first}?)"
+                    )
 
 
 def next_fire_times(expr: str, count: int = 3, *, start: datetime | None = None) -> list[datetime]:

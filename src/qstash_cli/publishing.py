@@ -11,6 +11,7 @@ from datetime import UTC
 from typing import Any
 
 import typer
+from typer._click.types import ParamType  # Typer 0.28 vendors Click (pinned in pyproject)
 
 from qstash_cli import inputs, qstash_headers
 from qstash_cli.errors import InputError, Unsupported
@@ -37,7 +38,29 @@ HEADER = typer.Option(
     help="'Name: value' sent to the destination (as Upstash-Forward-Name); repeatable.",
 )
 DELAY = typer.Option(None, "--delay", metavar="DURATION", help="Delay before delivery: 50s, 3m, 10h, 1d, 1h30m.")
-RETRIES = typer.Option(None, "--retries", metavar="N", help="Retries after a failed delivery (attempts = 1 + retries).")
+
+
+class _AsciiCount(ParamType):
+    """A whole number in ASCII digits: Click's INT takes int('٣') = 3 and '1_0' = 10."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return inputs.parse_count(str(value), what=f"--{param.name if param else 'value'}")
+        except InputError as exc:
+            self.fail(exc.message.removeprefix("invalid ").split(": ", 1)[-1] + f" (got {value!r})", param, ctx)
+
+
+RETRIES = typer.Option(
+    None,
+    "--retries",
+    metavar="N",
+    click_type=_AsciiCount(),
+    help=f"Retries after a failed delivery (attempts = 1 + retries), 0-{inputs.MAX_RETRIES}.",
+)
 TIMEOUT = typer.Option(
     None, "--timeout", metavar="DURATION", help="Max time the destination may take to answer: 30s, 5m (v2)."
 )
@@ -280,7 +303,7 @@ def build_message(
         content_type=_one_line(content_type, "--content-type") if content_type else None,
         method=inputs.validate_method(method) if method is not None else None,
         forward=[inputs.parse_header(h) for h in header or []],
-        delay=inputs.parse_duration(delay, what="--delay") if delay is not None else None,
+        delay=inputs.validate_delay(inputs.parse_duration(delay, what="--delay")) if delay is not None else None,
         not_before=inputs.parse_not_before(not_before) if not_before is not None else None,
         retries=inputs.validate_retries(retries) if retries is not None else None,
         timeout=inputs.parse_duration(timeout, what="--timeout") if timeout is not None else None,

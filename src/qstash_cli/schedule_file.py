@@ -103,7 +103,12 @@ def load(path: str) -> list[Desired]:
         import tomli as tomllib  # type: ignore[no-redef]
     try:
         with open(path, "rb") as fh:
-            doc = tomllib.load(fh)
+            raw = inputs.read_bounded(fh, f"schedule file {path}")
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(f"invalid TOML in {path}: it is not UTF-8 text") from None
+    except RecursionError:
+        raise InputError(f"invalid TOML in {path}: nested too deep") from None
     except FileNotFoundError:
         raise InputError(f"schedule file not found: {path}") from None
     except OSError as exc:
@@ -172,7 +177,9 @@ def parse_entry(entry: Any) -> Desired:
         content_type=content_type,
         method=inputs.validate_method(entry["method"]) if "method" in entry else None,
         forward=forward,
-        delay=inputs.parse_duration(entry["delay"], what="delay") if "delay" in entry else None,
+        delay=inputs.validate_delay(inputs.parse_duration(entry["delay"], what="delay"), what="delay")
+        if "delay" in entry
+        else None,
         retries=inputs.validate_retries(retries) if retries is not None else None,
         timeout=inputs.parse_duration(entry["timeout"], what="timeout") if "timeout" in entry else None,
         callback=inputs.validate_url(entry["callback"], what="callback URL") if "callback" in entry else None,

@@ -260,7 +260,7 @@ def test_validate_method_total(method: str) -> None:
 @given(st.integers(-(10**6), 10**6))
 def test_validate_retries_total(n: int) -> None:
     got = outcome(inputs.validate_retries, n)
-    assert (got is None) == (n < 0)
+    assert (got is None) == (n < 0 or n > inputs.MAX_RETRIES)
 
 
 # -- cron ------------------------------------------------------------------------------------------------------------
