@@ -9,6 +9,7 @@ from starlette.requests import Request
 
 from qstash_cli.server import data
 from qstash_cli.server.engine import Engine, KeyRing
+from qstash_cli.server.filters import Filters
 from qstash_cli.server.http import ApiError
 from qstash_cli.server.ids import now_ms
 from qstash_cli.server.quota import Quota
@@ -40,6 +41,13 @@ def params(request: Request) -> dict[str, list[str]]:
     for key, value in request.query_params.multi_items():
         out.setdefault(key, []).append(value)
     return out
+
+
+def query(request: Request, filters: Filters) -> dict[str, list[str]]:
+    """The query parameters, when `filters` declares every one; 400 `unknown filter: <name>` otherwise."""
+    found = params(request)
+    filters.check(found)
+    return found
 
 
 def caller_ip(request: Request) -> str:

@@ -1,4 +1,9 @@
-"""The query filters a list or bulk route declares (query parameter → store column), turned into SQL here."""
+"""The query filters a list or bulk route declares (query parameter → store column), turned into SQL here.
+
+A declaration is also what refuses a parameter it does not name (`unknown filter: <name>`, 400), so a typo can
+never widen a bulk operation. Within one parameter the values are OR'd (repeated or comma-separated), across
+parameters AND'd; the ids parameters, when given, take precedence over every other filter.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,10 @@ from qstash_cli.server.parse import BadValue
 
 Params = Mapping[str, Sequence[str]]
 STATE_ALIASES = {"CANCELED": ["CANCELLED"], "IN_PROGRESS": ["CREATED", "ACTIVE", "RETRY"]}
+PAGING = frozenset({"cursor", "count", "order", "qstash_token"})  # allowed on every list and bulk route
+TIMES = (("fromDate", ">="), ("toDate", "<="))
 # Virtual columns a declaration may name besides the table's own: a key of the message's JSON meta, the host or
-# path of its URL, and its labels.
+# path of the destination URL, and the labels (stored comma-joined; a filter value matches one label exactly).
 META = "meta."
 URL_HOST, URL_PATH, LABEL = "url.host", "url.path", "label"
 
@@ -32,36 +39,63 @@ def integer(value: str, name: str) -> int:
 
 @dataclass(frozen=True)
 class Filters:
-    """The filters one route accepts: `columns` maps a query parameter to a store column (or a virtual column
-    above); `fromDate`/`toDate` compare against `time`."""
+    """The filters one route accepts.
+
+    `columns` maps a query parameter to a store column or a virtual column (parameters naming one column are
+    OR'd together, e.g. `messageId` and `messageIds`); `ids` are the parameters that, when given, select by id
+    alone; `fromDate`/`toDate` compare against `time`; `via` is the column linking a row to its message (for
+    `meta.` columns of tables other than `messages`); `prefixes` admits further parameters by prefix (the
+    `upstash-*` query form of publish headers, on a route that publishes)."""
 
     columns: Mapping[str, str]
     time: str = "created_at"
+    ids: tuple[str, ...] = ()
+    via: str | None = None
+    prefixes: tuple[str, ...] = ()
+
+    def check(self, params: Params) -> Params:
+        """`params`, when every name is declared; BadValue (400) naming the first that is not."""
+        for name in params:
+            known = name in self.columns or name in PAGING or name in dict(TIMES)
+            if not known and not any(name.lower().startswith(p) for p in self.prefixes):
+                raise BadValue(f"unknown filter: {name}")
+        return params
 
     def where(self, params: Params) -> tuple[str, list]:
         """An SQL condition (empty for none) and its arguments."""
-        clauses, args = [], []
+        by_column: dict[str, list[str]] = {}
+        ids = [p for p in self.ids if values(params, p)]
         for param, col in self.columns.items():
+            if ids and param not in ids:
+                continue  # ids take precedence over every other filter
             found = values(params, param)
             if param == "state":
                 found = [s for v in found for s in STATE_ALIASES.get(v.upper(), [v.upper()])]
-            if param == "messageIds":
-                found += values(params, "messageId")
-            if not found:
-                continue
-            if col == LABEL:
-                clauses.append("(" + " OR ".join(f"{col} LIKE ?" for _ in found) + ")")
-                args += [f"%{v}%" for v in found]
-            elif col in (URL_HOST, URL_PATH):
-                clauses.append("(" + " OR ".join("url LIKE ?" for _ in found) + ")")
-                args += [("%://{}%" if col == URL_HOST else "%{}%").format(v) for v in found]
-            else:
-                sql = f"json_extract(meta, '$.{col[len(META) :]}')" if col.startswith(META) else col
-                clauses.append(f"{sql} IN ({','.join('?' * len(found))})")
-                args += found
-        for param, op in (("fromDate", ">="), ("toDate", "<=")):
+            if found:
+                by_column.setdefault(col, []).extend(found)
+        clauses, args = [], []
+        for col, found in by_column.items():
+            clause, more = self._clause(col, found)
+            clauses.append(clause)
+            args += more
+        for param, op in TIMES if not ids else ():
             found = values(params, param)
             if found:
                 clauses.append(f"{self.time} {op} ?")
                 args.append(integer(found[0], param))
         return " AND ".join(clauses), args
+
+    def _clause(self, col: str, found: list[str]) -> tuple[str, list]:
+        if col == LABEL:
+            return "(" + " OR ".join("instr(',' || label || ',', ',' || ? || ',') > 0" for _ in found) + ")", found
+        if col in (URL_HOST, URL_PATH):
+            pattern = "%://{}%" if col == URL_HOST else "%{}%"
+            return "(" + " OR ".join("url LIKE ?" for _ in found) + ")", [pattern.format(v) for v in found]
+        marks = ",".join("?" * len(found))
+        if not col.startswith(META):
+            return f"{col} IN ({marks})", found
+        meta = f"json_extract(meta, '$.{col[len(META) :]}') IN ({marks})"
+        return (f"{self.via} IN (SELECT id FROM messages WHERE {meta})" if self.via else meta), found
+
+
+NO_FILTERS = Filters({})  # a list route that takes only paging parameters

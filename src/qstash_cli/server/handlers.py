@@ -9,7 +9,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from qstash_cli.server.context import Server, srv_of
+from qstash_cli.server.context import Server, query, srv_of
+from qstash_cli.server.filters import NO_FILTERS, Filters
 from qstash_cli.server.http import endpoint
 
 Job = Callable[..., Any]
@@ -28,9 +29,14 @@ def fetch(job: Job, param: str | None = None, shape: Shape | None = None) -> Han
     return endpoint(handler)
 
 
-def listing(job: Job, shape: Shape) -> Handler:
-    """GET: every item the store `job` lists, each through `shape`."""
-    return fetch(job, shape=lambda items: [shape(item) for item in items])
+def listing(job: Job, shape: Shape = lambda item: item, filters: Filters = NO_FILTERS) -> Handler:
+    """GET: every item the store `job` lists, each through `shape`; 400 for a query parameter `filters` lacks."""
+
+    async def handler(request: Request) -> Any:
+        query(request, filters)
+        return [shape(item) for item in await srv_of(request).store.run(job)]
+
+    return endpoint(handler)
 
 
 def act(

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
 from starlette.routing import Route
 
 from qstash_cli.server import queries
-from qstash_cli.server.context import caller_ip, params, srv_of
-from qstash_cli.server.filters import LABEL, Filters
+from qstash_cli.server.context import caller_ip, query, srv_of
+from qstash_cli.server.filters import LABEL, META, URL_HOST, URL_PATH, Filters
 from qstash_cli.server.handlers import fetch
 from qstash_cli.server.http import ApiError, endpoint, read_json
 from qstash_cli.server.intake import publish
 from qstash_cli.server.publishing import header_bag
 from qstash_cli.server.shapes import message_v2
 
+# Without any filter a bulk delete or retry takes the newest-first page of `count` (default 100) entries and
+# answers a cursor to the rest, as the SDKs' `all: true` mode expects (the API reference is silent on the case).
 FILTERS = Filters(
     {
+        "dlqIds": "id",
         "messageId": "message_id",
         "url": "url",
         "topicName": "topic_name",
@@ -27,9 +31,15 @@ FILTERS = Filters(
         "queueName": "queue_name",
         "responseStatus": "response_status",
         "label": LABEL,
-        "dlqIds": "id",
-    }
+        "callerIp": META + "callerIP",
+        "flowControlKey": META + "flowControlKey",
+        "host": URL_HOST,
+        "path": URL_PATH,
+    },
+    ids=("dlqIds",),
+    via="message_id",
 )
+RETRY_FILTERS = replace(FILTERS, prefixes=("upstash-",))  # retry takes publish settings in the query too
 
 
 def dlq_v2(row: Any, message: Any) -> dict[str, Any]:
@@ -60,7 +70,7 @@ def _entry(found: tuple[Any, Any]) -> dict[str, Any]:
 
 @endpoint
 async def list_dlq(request: Request) -> Any:
-    entries, cursor = await srv_of(request).store.run(queries.dlq_list, FILTERS, params(request))
+    entries, cursor = await srv_of(request).store.run(queries.dlq_list, FILTERS, query(request, FILTERS))
     out: dict[str, Any] = {"messages": [_entry(e) for e in entries]}
     if cursor:
         out["cursor"] = cursor
@@ -76,21 +86,22 @@ async def delete(request: Request) -> Any:
     return None
 
 
-async def _dlq_ids(request: Request) -> tuple[list[str], str | None]:
+async def _dlq_ids(request: Request, filters: Filters) -> tuple[list[str], str | None]:
     """Ids from a JSON body `{"dlqIds": [...]}`, else from `dlqIds` / filters in the query."""
+    params = query(request, filters)
     body = await read_json(request, 10 << 20, required=False)
     if body is not None:
         ids = body.get("dlqIds") if isinstance(body, dict) else None
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise ApiError(400, 'body must be {"dlqIds": ["...", ...]}')
         return ids, None
-    rows, cursor = await srv_of(request).store.run(queries.dlq_rows, FILTERS, params(request), 100)
+    rows, cursor = await srv_of(request).store.run(queries.dlq_rows, filters, params, 100)
     return [r["id"] for r in rows], cursor
 
 
 @endpoint
 async def bulk_delete(request: Request) -> Any:
-    ids, cursor = await _dlq_ids(request)
+    ids, cursor = await _dlq_ids(request, FILTERS)
     deleted = await srv_of(request).store.run(queries.dlq_delete, ids)
     return {"deleted": deleted, **({"cursor": cursor} if cursor else {})}
 
@@ -124,7 +135,7 @@ async def retry(request: Request) -> Any:
 
 @endpoint
 async def bulk_retry(request: Request) -> Any:
-    ids, cursor = await _dlq_ids(request)
+    ids, cursor = await _dlq_ids(request, RETRY_FILTERS)
     responses = [await _retry_one(request, i) for i in ids]
     return {"cursor": cursor or "", "responses": responses}
 

@@ -7,14 +7,17 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from qstash_cli.server.context import Server, srv_of
+from qstash_cli.server.context import Server, query, srv_of
+from qstash_cli.server.filters import Filters
 from qstash_cli.server.handlers import answer
 from qstash_cli.server.http import ApiError, endpoint
+
+SEARCH = Filters({"search": "flowControlKey"})  # a substring of the key, matched here (the engine holds them)
 
 
 @endpoint
 async def keys(request: Request) -> Any:
-    search = request.query_params.get("search", "")
+    search = (query(request, SEARCH).get("search") or [""])[0]
     return [e for e in srv_of(request).engine.flow_control() if search in e["flowControlKey"]]
 
 

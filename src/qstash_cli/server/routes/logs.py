@@ -10,14 +10,15 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from qstash_cli.server import queries
-from qstash_cli.server.context import params, srv_of
-from qstash_cli.server.filters import LABEL, Filters
+from qstash_cli.server.context import query, srv_of
+from qstash_cli.server.filters import LABEL, META, URL_HOST, URL_PATH, Filters
 from qstash_cli.server.http import endpoint
 from qstash_cli.server.shapes import clean
 
 V2_STATE = {"CANCELLED": "CANCELED"}  # the official SDK enums spell it CANCELED
 FILTERS = Filters(
     {
+        "messageId": "message_id",
         "messageIds": "message_id",
         "state": "state",
         "url": "url",
@@ -25,8 +26,14 @@ FILTERS = Filters(
         "scheduleId": "schedule_id",
         "queueName": "queue_name",
         "label": LABEL,
+        "callerIp": META + "callerIP",
+        "flowControlKey": META + "flowControlKey",
+        "host": URL_HOST,
+        "path": URL_PATH,
     },
     time="time",
+    ids=("messageIds",),  # the SDKs send either `messageIds` or filters
+    via="message_id",
 )
 
 
@@ -73,7 +80,7 @@ def log_v2(row: Any, message: Any | None, task: Any | None) -> dict[str, Any]:
 
 @endpoint
 async def logs(request: Request) -> Any:
-    entries, cursor = await srv_of(request).store.run(queries.v2_logs, FILTERS, params(request))
+    entries, cursor = await srv_of(request).store.run(queries.v2_logs, FILTERS, query(request, FILTERS))
     shaped = [log_v2(*e) for e in entries]
     out: dict[str, Any] = {"events": shaped, "logs": shaped}
     if cursor:

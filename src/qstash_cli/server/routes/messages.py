@@ -8,15 +8,17 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from qstash_cli.server import data, queries
-from qstash_cli.server.context import cancel, cancel_one, params, srv_of
-from qstash_cli.server.filters import LABEL, META, URL_HOST, URL_PATH, Filters
+from qstash_cli.server.context import cancel, cancel_one, query, srv_of
+from qstash_cli.server.filters import LABEL, META, URL_HOST, URL_PATH, Filters, integer
 from qstash_cli.server.handlers import fetch
 from qstash_cli.server.http import ApiError, endpoint, read_json
 from qstash_cli.server.shapes import message_v2
 
+# Without any filter a bulk cancel cancels every pending message (up to `count`), as QStash documents.
 CANCEL_FILTERS = Filters(
     {
         "messageIds": "id",
+        "messageId": "id",
         "topicName": "topic_name",
         "queueName": "queue_name",
         "url": "url",
@@ -26,7 +28,8 @@ CANCEL_FILTERS = Filters(
         "flowControlKey": META + "flowControlKey",
         "host": URL_HOST,
         "path": URL_PATH,
-    }
+    },
+    ids=("messageIds", "messageId"),
 )
 
 
@@ -38,7 +41,7 @@ async def cancel_message(request: Request) -> Any:
 @endpoint
 async def cancel_messages(request: Request) -> Any:
     srv = srv_of(request)
-    query = params(request)
+    params = query(request, CANCEL_FILTERS)
     body = await read_json(request, 10 << 20, required=False)
     if body is not None and not isinstance(body, dict):
         raise ApiError(400, 'body must be a JSON object like {"messageIds": [...]}')
@@ -46,9 +49,9 @@ async def cancel_messages(request: Request) -> Any:
     if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, str) for i in ids)):
         raise ApiError(400, "messageIds must be a list of strings")
     if ids is None:
-        count = query.get("count")
-        limit = min(int(count[0]), 500) if count and count[0].isdigit() else None
-        ids = await srv.store.run(data.pending_message_ids, CANCEL_FILTERS, query, limit)
+        count = params.get("count")
+        limit = min(max(integer(count[0], "count"), 1), 500) if count else None
+        ids = await srv.store.run(data.pending_message_ids, CANCEL_FILTERS, params, limit)
     return {"cancelled": await cancel(srv, ids)}
 
 

@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from qstash_cli.server import catalog
 from qstash_cli.server.context import Server, srv_of, str_field
-from qstash_cli.server.handlers import act, fetch
+from qstash_cli.server.handlers import act, fetch, listing
 from qstash_cli.server.http import ApiError, endpoint, read_json
 from qstash_cli.server.ids import now_ms
 
@@ -39,7 +39,7 @@ async def upsert(request: Request) -> Any:
 BOTH = ["POST", "PATCH"]
 ROUTES = [
     Route("/v2/queues", upsert, methods=["POST"]),
-    Route("/v2/queues", fetch(catalog.queue_list), methods=["GET"]),
+    Route("/v2/queues", listing(catalog.queue_list), methods=["GET"]),
     Route("/v2/queues/{name}", fetch(catalog.queue_get, "name"), methods=["GET"]),
     Route("/v2/queues/{name}", act(catalog.queue_delete, "name"), methods=["DELETE"]),
     Route("/v2/queues/{name}/pause", act(catalog.queue_set_paused, "name", True, then=_follow), methods=BOTH),

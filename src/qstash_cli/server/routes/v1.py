@@ -11,7 +11,8 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from qstash_cli.server import catalog, queries, scheduler
-from qstash_cli.server.context import cancel_one, keys_of, rotate_keys, srv_of, str_field
+from qstash_cli.server.context import cancel_one, keys_of, query, rotate_keys, srv_of, str_field
+from qstash_cli.server.filters import NO_FILTERS
 from qstash_cli.server.handlers import Handler, act, answer, fetch, listing
 from qstash_cli.server.http import ApiError, endpoint, read_json
 from qstash_cli.server.ids import now_ms
@@ -148,7 +149,8 @@ def _page(key: str, rows: list[Any], cursor: int, shape: Callable[[Any], dict[st
 
 
 def _cursor_ms(request: Request) -> int | None:
-    raw = request.query_params.get("cursor")
+    """The ms cursor of a v1 list (which takes no other parameter)."""
+    raw = (query(request, NO_FILTERS).get("cursor") or [None])[0]
     if not raw:
         return None
     try:
@@ -225,7 +227,8 @@ def _logs(of: str | None = None) -> Handler:
 
 @endpoint
 async def events(request: Request) -> Any:
-    rows, cursor = await srv_of(request).store.run(queries.v1_events, request.query_params.get("cursor") or None)
+    since = (query(request, NO_FILTERS).get("cursor") or [None])[0] or None
+    rows, cursor = await srv_of(request).store.run(queries.v1_events, since)
     out: dict[str, Any] = {"events": [event_v1(r) for r in rows]}
     if cursor:
         out["cursor"] = cursor
