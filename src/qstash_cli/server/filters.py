@@ -43,12 +43,12 @@ class Filters:
 
     `columns` maps a query parameter to a store column or a virtual column (parameters naming one column are
     OR'd together, e.g. `messageId` and `messageIds`); `ids` are the parameters that, when given, select by id
-    alone; `fromDate`/`toDate` compare against `time`; `via` is the column linking a row to its message (for
-    `meta.` columns of tables other than `messages`); `prefixes` admits further parameters by prefix (the
-    `upstash-*` query form of publish headers, on a route that publishes)."""
+    alone; `fromDate`/`toDate` compare against `time` (None: not taken); `via` is the column linking a row to its
+    message (for `meta.` columns of tables other than `messages`); `prefixes` admits further parameters by prefix
+    (the `upstash-*` query form of publish headers, on a route that publishes)."""
 
     columns: Mapping[str, str]
-    time: str = "created_at"
+    time: str | None = "created_at"
     ids: tuple[str, ...] = ()
     via: str | None = None
     prefixes: tuple[str, ...] = ()
@@ -56,7 +56,7 @@ class Filters:
     def check(self, params: Params) -> Params:
         """`params`, when every name is declared; BadValue (400) naming the first that is not."""
         for name in params:
-            known = name in self.columns or name in PAGING or name in dict(TIMES)
+            known = name in self.columns or name in PAGING or (self.time is not None and name in dict(TIMES))
             if not known and not any(name.lower().startswith(p) for p in self.prefixes):
                 raise BadValue(f"unknown filter: {name}")
         return params
@@ -78,7 +78,7 @@ class Filters:
             clause, more = self._clause(col, found)
             clauses.append(clause)
             args += more
-        for param, op in TIMES if not ids else ():
+        for param, op in TIMES if self.time and not ids else ():
             found = values(params, param)
             if found:
                 clauses.append(f"{self.time} {op} ?")
@@ -98,4 +98,4 @@ class Filters:
         return (f"{self.via} IN (SELECT id FROM messages WHERE {meta})" if self.via else meta), found
 
 
-NO_FILTERS = Filters({})  # a list route that takes only paging parameters
+NO_FILTERS = Filters({}, time=None)  # a list route that takes only paging parameters

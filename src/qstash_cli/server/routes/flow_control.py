@@ -12,7 +12,9 @@ from qstash_cli.server.filters import Filters
 from qstash_cli.server.handlers import answer
 from qstash_cli.server.http import ApiError, endpoint
 
-SEARCH = Filters({"search": "flowControlKey"})  # a substring of the key, matched here (the engine holds them)
+SEARCH = Filters(
+    {"search": "flowControlKey"}, time=None
+)  # a substring of the key, matched here (the engine holds them)
 
 
 @endpoint
