@@ -407,9 +407,9 @@ def serve(receiver: Receiver, host: str, port: int) -> None:
 
 def _announce_and_serve(receiver: Receiver, server: Any, host: str) -> None:
     if receiver.forward:
-        import httpx
+        from qstash_cli.api.forward import forwarder
 
-        receiver.http = httpx.Client(follow_redirects=False, timeout=httpx.Timeout(60.0, connect=5.0))
+        receiver.http = forwarder()
     shown_host = f"[{host}]" if ":" in host else host
     receiver.default_base = f"http://{shown_host}:{server.server_address[1]}"
     err = sys.stderr
