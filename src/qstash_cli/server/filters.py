@@ -99,3 +99,24 @@ class Filters:
 
 
 NO_FILTERS = Filters({}, time=None)  # a list route that takes only paging parameters
+
+# The log filters, shared by `/v2/logs` (routes/logs.py) and the console's live stream (routes/console.py).
+LOG_FILTERS = Filters(
+    {
+        "messageId": "message_id",
+        "messageIds": "message_id",
+        "state": "state",
+        "url": "url",
+        "topicName": "topic_name",
+        "scheduleId": "schedule_id",
+        "queueName": "queue_name",
+        "label": LABEL,
+        "callerIp": META + "callerIP",
+        "flowControlKey": META + "flowControlKey",
+        "host": URL_HOST,
+        "path": URL_PATH,
+    },
+    time="time",
+    ids=("messageIds",),  # the SDKs send either `messageIds` or filters
+    via="message_id",
+)

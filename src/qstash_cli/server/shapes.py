@@ -6,6 +6,8 @@ import base64
 import json
 from typing import Any
 
+V2_STATE = {"CANCELLED": "CANCELED"}  # the official SDK enums spell it CANCELED
+
 
 def clean(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}

@@ -18,9 +18,9 @@ from starlette.routing import Route
 
 from qstash_cli.server import attempts, feed
 from qstash_cli.server.context import keys_of, srv_of
+from qstash_cli.server.filters import LOG_FILTERS as FILTERS
 from qstash_cli.server.http import endpoint
-from qstash_cli.server.routes.logs import FILTERS, V2_STATE
-from qstash_cli.server.shapes import clean
+from qstash_cli.server.shapes import V2_STATE, clean
 
 ASSETS = Path(__file__).resolve().parent.parent / "console"
 TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png"}

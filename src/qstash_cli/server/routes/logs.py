@@ -11,30 +11,11 @@ from starlette.routing import Route
 
 from qstash_cli.server import queries
 from qstash_cli.server.context import query, srv_of
-from qstash_cli.server.filters import LABEL, META, URL_HOST, URL_PATH, Filters
+from qstash_cli.server.filters import LOG_FILTERS
 from qstash_cli.server.http import endpoint
-from qstash_cli.server.shapes import clean
+from qstash_cli.server.shapes import V2_STATE, clean
 
-V2_STATE = {"CANCELLED": "CANCELED"}  # the official SDK enums spell it CANCELED
-FILTERS = Filters(
-    {
-        "messageId": "message_id",
-        "messageIds": "message_id",
-        "state": "state",
-        "url": "url",
-        "topicName": "topic_name",
-        "scheduleId": "schedule_id",
-        "queueName": "queue_name",
-        "label": LABEL,
-        "callerIp": META + "callerIP",
-        "flowControlKey": META + "flowControlKey",
-        "host": URL_HOST,
-        "path": URL_PATH,
-    },
-    time="time",
-    ids=("messageIds",),  # the SDKs send either `messageIds` or filters
-    via="message_id",
-)
+FILTERS = LOG_FILTERS
 
 
 def log_v2(row: Any, message: Any | None, task: Any | None) -> dict[str, Any]:
