@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 from typer import _click as click  # Typer 0.28 vendors Click; pinned in pyproject
-from typer.core import TyperCommand, TyperGroup, TyperOption
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from typer.models import CommandInfo, TyperInfo
 
 from qstash_cli import __version__
@@ -81,11 +81,14 @@ def root(
 # Global options, accepted before the command and after it (`qstash --json topics list` or
 # `qstash topics list --json`). They are added to every command of the tree and stored on the Settings.
 GLOBAL_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
-    (("--profile", "-p"), {"help": "Config profile to use (env QSTASH_PROFILE); `dev` = local server."}),
-    (("--url",), {"help": "API base URL (env QSTASH_URL)."}),
-    (("--token",), {"help": "API token (env QSTASH_TOKEN). Prefer `qstash login`."}),
-    (("--api",), {"help": "API dialect: v2 (default) or v1 (legacy) (env QSTASH_API)."}),
-    (("--region",), {"help": "QStash region: eu-central-1 or us-east-1 (env QSTASH_REGION)."}),
+    (
+        ("--profile", "-p"),
+        {"metavar": "NAME", "help": "Config profile (env QSTASH_PROFILE; -p beats QSTASH_URL/TOKEN); dev = local."},
+    ),
+    (("--url",), {"metavar": "URL", "help": "API base URL (env QSTASH_URL)."}),
+    (("--token",), {"metavar": "TOKEN", "help": "API token (env QSTASH_TOKEN). Prefer `qstash login`."}),
+    (("--api",), {"metavar": "v1|v2", "help": "API dialect: v2 (default) or v1 (legacy) (env QSTASH_API)."}),
+    (("--region",), {"metavar": "REGION", "help": "Region: eu-central-1 or us-east-1 (env QSTASH_REGION)."}),
     (("--json",), {"is_flag": True, "help": "Print the API's JSON as one document."}),
     (("--quiet", "-q"), {"is_flag": True, "help": "Print only ids, one per line."}),
     (("--debug",), {"is_flag": True, "help": "Trace requests (token redacted) and show tracebacks."}),
@@ -104,11 +107,60 @@ def _store(ctx: click.Context, param: click.Parameter, value: Any) -> None:
     if value not in (None, False):
         from qstash_cli.settings import settings_from  # only when a global option is given: --help/--version skip it
 
-        setattr(settings_from(ctx).opts, param.name or "", value)
+        opts = settings_from(ctx).opts
+        setattr(opts, param.name or "", value)
+        if opts.json and opts.quiet:
+            from qstash_cli.errors import InputError
+
+            raise InputError("--json and -q/--quiet do not mix: --json prints the JSON, -q only the ids; pick one")
 
 
-def _add_global_options(command: click.Command) -> None:
-    """Add the global options to `command` (and to the subcommands of an eagerly built group)."""
+class _GlobalOption(TyperOption):
+    """A global option: accepted by every command, listed only in `qstash --help` (completion still offers it)."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        return super().get_help_record(ctx) if ctx.parent is None else None
+
+
+GLOBAL_NOTE = (
+    "Global options (-p, --url, --token, --api, --region, --json, -q, --debug, --timeout): see `qstash --help`."
+)
+_TYPE_METAVARS = {
+    "str": "TEXT",
+    "text": "TEXT",
+    "int": "INTEGER",
+    "integer": "INTEGER",
+    "int range": "INTEGER",
+    "float": "NUMBER",
+    "float range": "NUMBER",
+    "path": "FILE",
+}
+
+
+def _plain_metavars(command: click.Command) -> None:
+    """Help metavars users know (TEXT, INTEGER, NUMBER) instead of Typer's `<str>`, `<int range>`."""
+    for param in command.params:
+        if isinstance(param, TyperOption) and param.metavar is None and not param.is_flag:
+            name = _TYPE_METAVARS.get(getattr(param.type, "name", ""))
+            if name:
+                param.metavar = name
+
+
+def _argument_metavar(self: TyperArgument, ctx: click.Context, *, usage: bool = False) -> str:
+    """`NAME`, `[NAME]` when optional, `NAME...` when repeatable: never Typer's `{name}` or `name:<str>`."""
+    var = self.metavar or (self.name or "").upper() + ("..." if self.nargs != 1 else "")
+    return f"[{var}]" if usage and not self.required and not var.startswith("[") else var
+
+
+TyperArgument.make_metavar = _argument_metavar  # type: ignore[method-assign]  # Typer 0.28 is pinned
+
+
+def _add_global_options(command: click.Command, *, root: bool = False) -> None:
+    """Add the global options to `command` (and to the subcommands of an eagerly built group); metavars made plain;
+    a subcommand's help names the global options in one line (they are listed in `qstash --help`)."""
+    _plain_metavars(command)
+    if not root and GLOBAL_NOTE not in (command.epilog or ""):
+        command.epilog = f"{command.epilog}\n\n{GLOBAL_NOTE}" if command.epilog else GLOBAL_NOTE
     taken = {opt for p in command.params for opt in (*p.opts, *p.secondary_opts)}
     for decls, attrs in GLOBAL_OPTIONS:
         name = decls[0].lstrip("-").replace("-", "_")
@@ -118,7 +170,7 @@ def _add_global_options(command: click.Command) -> None:
         if not any(d.startswith("-") for d in free):
             continue
         command.params.append(
-            TyperOption(param_decls=free, expose_value=False, callback=_store, is_eager=True, **attrs)
+            _GlobalOption(param_decls=free, expose_value=False, callback=_store, is_eager=True, **attrs)
         )
     commands = getattr(command, "commands", None)
     if commands is not None and not isinstance(commands, _LazyCommands):
@@ -331,7 +383,7 @@ def _root_entries() -> dict[str, _Entry]:
 def build_command() -> click.Command:
     """The Click command tree of the app (subcommands are built on first use), global options on every command."""
     command = _group(TyperInfo(app), _root_entries(), _import_all)
-    _add_global_options(command)
+    _add_global_options(command, root=True)
     return command
 
 

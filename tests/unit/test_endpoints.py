@@ -324,3 +324,28 @@ def test_v2_create_shows_what_was_sent_if_the_server_lists_it_differently(cli, m
     mock_api.add("GET", "/v2/topics/orders", {**GROUP, "endpoints": [{"url": A + "/"}]})
     r = cli(*V2, "create", A, "--topic", "orders", "--json")
     assert r.exit_code == 0 and r.json == {"topicName": "orders", "url": A}
+
+
+def test_create_takes_the_group_first_like_get_update_delete(cli, mock_api) -> None:
+    mock_api.add("POST", "/v2/topics/orders/endpoints", content=b"")
+    mock_api.add("GET", "/v2/topics/orders", GROUP)
+    r = cli(*V2, "create", "orders", A, "--name", "billing")
+    assert r.exit_code == 0, r.stderr
+    assert_sent(
+        mock_api,
+        "POST",
+        "/v2/topics/orders/endpoints",
+        {"endpoints": [{"url": A, "name": "billing"}]},
+        mock_api.requests[0],
+    )
+    mock_api.add("POST", "/v1/endpoints", EPT)
+    assert cli(*V1, "create", "orders", A, "-q").stdout == "ept_1\n"
+    assert_sent(mock_api, "POST", "/v1/endpoints", {"url": A, "topicName": "orders"})
+    assert (
+        "Usage: qstash endpoints create [OPTIONS] GROUP [ENDPOINT_URL]" in cli("endpoints", "create", "--help").stdout
+    )
+
+
+def test_create_refuses_the_group_twice(cli, mock_api) -> None:
+    assert_one_error(cli(*V2, "create", "orders", A, "--topic", "other"), 2, "give the group once")
+    assert mock_api.requests == []

@@ -6,6 +6,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 Page = tuple[list[dict[str, Any]], Any]  # (items, next cursor or None)
+DEFAULT_LIMIT = 20  # what a listing shows on a terminal without --limit (a screenful); --all for everything
+
+
+def page_limit(limit: int | None, all_: bool, terminal: bool) -> int | None:
+    """The entries a listing shows: --limit N; on a terminal DEFAULT_LIMIT unless --all; piped, None (the API's
+    first page, or everything with --all; a one-piece listing: everything)."""
+    if limit:
+        return limit
+    return DEFAULT_LIMIT if terminal and not all_ else None
 
 
 def iterate(fetch: Callable[[Any], Page], *, limit: int | None = None, follow: bool = False) -> Iterator[dict]:

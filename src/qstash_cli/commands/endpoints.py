@@ -7,6 +7,7 @@ from typing import Any
 import typer
 
 from qstash_cli.commands.topics import YES, deleted, first, unpaged_options
+from qstash_cli.errors import InputError
 from qstash_cli.inputs import validate_id, validate_topic_name, validate_url
 from qstash_cli.output import Column
 from qstash_cli.settings import Settings, settings_from
@@ -68,26 +69,33 @@ def list_(
     """
     s = settings_from(ctx)
     items = s.client().endpoints.list(validate_topic_name(topic, what="topic") if topic is not None else None)
-    s.out.rows(first(items, limit, all_), columns(s.api), id_key=id_key(s.api))
+    s.out.rows(first(items, limit, all_, s), columns(s.api), id_key=id_key(s.api))
 
 
 @app.command("create")
 def create(
     ctx: typer.Context,
-    endpoint_url: str = typer.Argument(..., help="The endpoint URL (http:// or https://)."),
-    topic: str | None = typer.Option(None, "--topic", help="The topic / URL group name (required in v2)."),
-    topic_id: str | None = typer.Option(None, "--topic-id", help="v1: the topic id (tpc_…) instead of --topic."),
+    group: str = typer.Argument(..., metavar="GROUP", help="The topic / URL group name (as get/update/delete)."),
+    endpoint_url: str | None = typer.Argument(None, metavar="ENDPOINT_URL", help="The endpoint URL (http(s)://)."),
+    topic: str | None = typer.Option(None, "--topic", help="The group, for the older form `create URL --topic G`."),
+    topic_id: str | None = typer.Option(None, "--topic-id", help="v1: the topic id (tpc_…) instead of GROUP."),
     name: str | None = typer.Option(None, "--name", help="v2: a name for the endpoint within the group."),
 ) -> None:
-    """Add an endpoint to a topic. v1 needs exactly one of --topic / --topic-id; v2 needs --topic (the group is
-    created when missing).
+    """Add an endpoint to a topic / URL group: the group first, then the endpoint, as in get, update and delete
+    (v2 creates the group when missing). `create URL --topic GROUP` and v1's `create URL --topic-id tpc_…` work too.
 
     \b
     Example:
-      qstash endpoints create https://example.com/hook --topic orders --name billing
+      qstash endpoints create orders https://example.com/hook --name billing
       qstash --api v1 endpoints create https://example.com/hook --topic-id tpc_123
     """
     s = settings_from(ctx)
+    if endpoint_url is None:  # the older form: create URL --topic GROUP / --topic-id ID
+        endpoint_url = group
+    elif topic is not None or topic_id is not None:
+        raise InputError("give the group once: `create GROUP URL`, or `create URL --topic GROUP`")
+    else:
+        topic = group
     url = validate_url(endpoint_url, what="endpoint URL")
     topic = validate_topic_name(topic, what="topic") if topic is not None else None
     topic_id = validate_id(topic_id, what="topic id") if topic_id is not None else None

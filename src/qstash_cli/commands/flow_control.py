@@ -84,7 +84,7 @@ def list_(
       qstash flow-control list --search user-
     """
     s = settings_from(ctx)
-    s.out.rows(first(s.client().flow_control.list(search), limit, all_), COLUMNS, id_key="flowControlKey")
+    s.out.rows(first(s.client().flow_control.list(search), limit, all_, s), COLUMNS, id_key="flowControlKey")
 
 
 @app.command("get")

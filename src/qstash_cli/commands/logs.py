@@ -11,6 +11,7 @@ from typing import Any
 import typer
 
 from qstash_cli import workflow_steps
+from qstash_cli.api.pages import DEFAULT_LIMIT, page_limit
 from qstash_cli.errors import InputError
 from qstash_cli.inputs import parse_time_ms, validate_id, validate_topic_name, validate_url
 from qstash_cli.output import JSON, QUIET, TABLE, Column, cell
@@ -81,8 +82,13 @@ HOST = typer.Option(None, "--host", metavar="HOST", help="Only deliveries to thi
 PATH = typer.Option(None, "--path", metavar="PATH", help="Only deliveries to this destination path (repeatable).")
 FROM = typer.Option(None, "--from", help="Not before: unix ms, ISO-8601, or an age such as 15m, 2h, 1d.")
 TO = typer.Option(None, "--to", help="Not after: unix ms, ISO-8601, or an age such as 15m.")
-LIMIT = typer.Option(None, "--limit", min=1, help="Show at most N entries (reads further pages as needed).")
-ALL = typer.Option(False, "--all", help="Follow cursors to the end (streamed; JSON is one array).")
+LIMIT = typer.Option(
+    None,
+    "--limit",
+    min=1,
+    help=f"Show at most N entries (on a terminal {DEFAULT_LIMIT} by default; reads further pages as needed).",
+)
+ALL = typer.Option(False, "--all", help="Every entry: follow cursors to the end (streamed; JSON is one array).")
 
 
 def filters(
@@ -247,6 +253,7 @@ def logs(
 
     if count and s.api == "v1":
         raise InputError("v1 logs take no --count; use --limit")
+    limit = page_limit(limit, all_, s.out.mode == "table")
     count = count or (min(limit, 100) if limit and s.api == "v2" else None)
     items = iterate(lambda cursor: api.page(cursor, pairs, count=count, source=src), limit=limit, follow=all_)
     s.out.rows(items, columns, id_key="messageId")

@@ -6,6 +6,7 @@ from typing import Any
 
 import typer
 
+from qstash_cli.api.pages import page_limit
 from qstash_cli.commands import logs as L
 from qstash_cli.errors import InputError, NotFound
 from qstash_cli.inputs import validate_id
@@ -66,7 +67,7 @@ def list_(ctx: typer.Context, limit: int = L.LIMIT, all_: bool = L.ALL) -> None:
       qstash --api v1 messages list --all --json
     """
     s = settings_from(ctx)
-    items = s.client().messages.listing(limit=limit, follow=all_)
+    items = s.client().messages.listing(limit=page_limit(limit, all_, s.out.mode == "table"), follow=all_)
     s.out.rows(items, V1_COLUMNS if s.api == "v1" else V2_COLUMNS, id_key="messageId")
 
 
@@ -193,7 +194,7 @@ def tasks(
     """
     s = settings_from(ctx)
     message_id = validate_id(message_id, what="message id")
-    items = s.client().messages.tasks(message_id, limit=limit, follow=all_)
+    items = s.client().messages.tasks(message_id, limit=page_limit(limit, all_, s.out.mode == "table"), follow=all_)
     if s.api == "v1":
         s.out.rows(items, TASK_COLUMNS, id_key="taskId")
     else:

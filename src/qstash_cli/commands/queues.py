@@ -45,7 +45,7 @@ def list_(ctx: typer.Context, limit: int | None = LIMIT, all_: bool = ALL) -> No
       qstash queues list
     """
     s = settings_from(ctx)
-    s.out.rows(first(s.client().queues.list(), limit, all_), COLUMNS, id_key="name")
+    s.out.rows(first(s.client().queues.list(), limit, all_, s), COLUMNS, id_key="name")
 
 
 @app.command("get")

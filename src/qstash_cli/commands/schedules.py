@@ -72,8 +72,10 @@ PLAN_COLUMNS = [
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    limit: int = typer.Option(None, "--limit", metavar="N", min=1, help="Show at most N schedules."),
-    all_: bool = typer.Option(False, "--all", help="Show every schedule (the default: the list is not paginated)."),
+    limit: int = typer.Option(
+        None, "--limit", metavar="N", min=1, help="Show at most N schedules (on a terminal 20 by default)."
+    ),
+    all_: bool = typer.Option(False, "--all", help="Show every schedule."),
 ) -> None:
     """List schedules: id, cron, destination, next and last run, paused.
 
@@ -82,9 +84,12 @@ def list_(
       qstash schedules list
     """
     s = settings_from(ctx)
+    from qstash_cli.api.pages import page_limit
+
     items = s.client().schedules.list()
-    if limit is not None and not all_:
-        items = items[:limit]
+    shown = page_limit(limit, all_, s.out.mode == "table")
+    if shown is not None:
+        items = items[:shown]
     s.out.rows(items, SCHEDULE_COLUMNS, id_key="scheduleId")
 
 

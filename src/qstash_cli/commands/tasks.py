@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from qstash_cli.api.pages import page_limit
 from qstash_cli.commands import logs as L
 from qstash_cli.inputs import validate_id, validate_url
 from qstash_cli.output import Column
@@ -93,7 +94,7 @@ def logs(
     """
     s = settings_from(ctx)
     task_id, url = _task(s.api, task_id, endpoint)
-    items = s.client().tasks.logs(task_id, url=url, limit=limit, follow=all_)
+    items = s.client().tasks.logs(task_id, url=url, limit=page_limit(limit, all_, s.out.mode == "table"), follow=all_)
     s.out.rows(items, L.V1_LOG_COLUMNS if s.api == "v1" else L.EVENT_COLUMNS, id_key="messageId")
 
 

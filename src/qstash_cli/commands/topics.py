@@ -25,17 +25,21 @@ YES = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (requ
 
 def unpaged_options(noun: str) -> tuple[Any, Any]:
     """`--limit N` and `--all` for a listing the API returns in one piece (`--all` is the default)."""
+    from qstash_cli.api.pages import DEFAULT_LIMIT
+
     return (
-        typer.Option(None, "--limit", min=1, help=f"Show at most N {noun}s."),
-        typer.Option(False, "--all", help=f"Show every {noun} (the list is not paginated; the default)."),
+        typer.Option(
+            None, "--limit", min=1, help=f"Show at most N {noun}s (on a terminal {DEFAULT_LIMIT} by default)."
+        ),
+        typer.Option(False, "--all", help=f"Show every {noun}."),
     )
 
 
-def first(items: list[dict[str, Any]], limit: int | None, all_: bool) -> Iterator[dict[str, Any]]:
-    """The rows of a one-piece listing: the first `limit` of them, or all with --all (or without --limit)."""
-    from qstash_cli.api.pages import iterate
+def first(items: list[dict[str, Any]], limit: int | None, all_: bool, s: Settings) -> Iterator[dict[str, Any]]:
+    """The rows of a one-piece listing: the first `limit` of them (default 20), or all with --all."""
+    from qstash_cli.api.pages import iterate, page_limit
 
-    return iterate(lambda _cursor: (items, None), limit=None if all_ else limit)
+    return iterate(lambda _cursor: (items, None), limit=page_limit(limit, all_, s.out.mode == "table"))
 
 
 def deleted(s: Settings, reply: Any, what: str) -> None:
@@ -120,7 +124,7 @@ def list_(
       qstash --api v1 topics list -q
     """
     s = settings_from(ctx)
-    s.out.rows(first(s.client().topics.list(), limit, all_), list_columns(s.api), id_key=id_key(s.api))
+    s.out.rows(first(s.client().topics.list(), limit, all_, s), list_columns(s.api), id_key=id_key(s.api))
 
 
 @app.command("get")
