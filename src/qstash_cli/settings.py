@@ -201,15 +201,16 @@ class Settings:
     @property
     def url(self) -> str:
         from qstash_cli.inputs import validate_url
-        from qstash_cli.safe_text import shown_url
+        from qstash_cli.safe_text import redact, url_password
 
         url = (self.value("url", self.opts.url) or DEFAULT_URL).rstrip("/")
-        if not url.startswith(("http://", "https://")):
-            raise InputError(f"invalid API URL {shown_url(url)!r}: it must start with http:// or https://")
         try:
+            if not url.startswith(("http://", "https://")):
+                raise InputError(f"invalid API URL {url!r}: it must start with http:// or https://")
             return validate_url(url, what="API URL")
-        except InputError as exc:
-            raise InputError(exc.message.replace(url, shown_url(url)), hint=exc.hint) from None
+        except InputError as exc:  # never echo a password given in the URL
+            secret = url_password(url) or url.rpartition("@")[0].partition("//")[2].partition(":")[2]
+            raise InputError(redact(exc.message, [secret]), hint=exc.hint) from None
 
     @property
     def token(self) -> str:

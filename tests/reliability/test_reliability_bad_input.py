@@ -21,6 +21,7 @@ CORPUS = json.loads((Path(__file__).with_name("bad_inputs.json")).read_text(enco
 BINARY = bytes(range(256)) * 4
 
 GENERIC = re.compile(r"Error: unexpected \w*(Error|Exception)\b")  # the boundary's last-resort message
+RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # never printed raw
 
 
 def _prepare(case: dict[str, Any], tmp: Path, monkeypatch, mock_api) -> list[str]:
@@ -82,6 +83,9 @@ def test_bad_input(case: dict[str, Any], cli, mock_api, tmp_path, monkeypatch) -
     shown = r.stdout + r.stderr
     assert "Traceback" not in shown
     assert MOCK_TOKEN not in shown
+    assert not RAW_CONTROL.search(shown), f"raw control character in {shown!r}"
+    for secret in case.get("forbid", []):
+        assert secret not in shown, f"{secret!r} shown"
     assert r.exit_code == case["code"], f"exit {r.exit_code}, stderr: {r.stderr!r}"
     lines = r.stderr.splitlines()
     if case["code"] != 0:
@@ -90,7 +94,10 @@ def test_bad_input(case: dict[str, Any], cli, mock_api, tmp_path, monkeypatch) -
         assert not GENERIC.match(errors[0]), errors[0]
         if case["category"] != "usage":  # the case must reach the command's own validation
             assert "No such command" not in errors[0] and "No such option" not in errors[0], errors[0]
-        allowed = ("Error:", "Hint:", "Warning:") + (("line ", "sent ") if case["category"] == "batch" else ())
+        if case.get("error_has"):
+            assert case["error_has"] in errors[0], errors[0]
+        batch = case["category"] == "batch" or "--batch" in argv
+        allowed = ("Error:", "Hint:", "Warning:") + (("line ", "sent ") if batch else ())
         others = [line for line in lines if not line.startswith(allowed)]  # a batch lists its failed lines
         assert not others, f"extra stderr lines: {others}"
     else:
@@ -99,6 +106,8 @@ def test_bad_input(case: dict[str, Any], cli, mock_api, tmp_path, monkeypatch) -
         assert "Warning:" in r.stderr and "chmod 600" in r.stderr
     if case["sent"]:
         assert mock_api.requests, "nothing was sent"
+        if case.get("path_has"):
+            assert case["path_has"] in mock_api.path(mock_api.requests[0]), mock_api.path(mock_api.requests[0])
         if "body_file" in case or "stdin_file" in case:
             expected = (tmp_path / "work" / (case.get("body_file") or case["stdin_file"])).read_bytes()
             assert mock_api.requests[0].content == expected
