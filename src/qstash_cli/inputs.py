@@ -150,7 +150,21 @@ def _to_bytes(text: str) -> bytes:
 
 @lru_cache(maxsize=1024)
 def validate_url(url: str, *, what: str = "URL") -> str:
-    """An absolute http(s) URL with a host (cached: a batch repeats the same few destinations)."""
+    """An absolute http(s) URL with a host (cached: a batch repeats the same few destinations). A password in it
+    (`http://user:pass@host`) is never echoed in the error."""
+    try:
+        return _validate_url(url, what)
+    except InputError as exc:
+        from qstash_cli.safe_text import redact
+
+        secret = url.partition("//")[2].rpartition("@")[0].partition(":")[2]
+        if secret:
+            exc.message = redact(exc.message, [secret, repr(secret)[1:-1]])
+            exc.args = (exc.message,)
+        raise
+
+
+def _validate_url(url: str, what: str) -> str:
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port

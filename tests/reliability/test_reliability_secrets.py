@@ -166,3 +166,110 @@ def test_corrupt_config_error_hides_the_token(tmp_path) -> None:
     with pytest.raises(config.ConfigError) as info:
         config.load(path)
     assert TOKEN not in info.value.message
+
+
+# -- round two: the token in any form, URL passwords, the temporary file ----------------------------------------
+
+ECHOES = {
+    "whole": f"invalid token {TOKEN}",
+    "shortened": f"invalid token {TOKEN[:12]}...",
+    "tail": f"token ending in ...{TOKEN[-9:]} is revoked",
+    "inside a word": f"x{TOKEN}y and Bearer{TOKEN}",
+    "quoted": f"token '{TOKEN}' (len {len(TOKEN)})",
+    "middle": f"bad part {TOKEN[5:20]}",
+}
+
+
+def _runs_of(secret: str, length: int = 8) -> list[str]:
+    return [secret[i : i + length] for i in range(len(secret) - length + 1)]
+
+
+@pytest.mark.parametrize("status", [400, 401, 500])
+@pytest.mark.parametrize("echo", list(ECHOES))
+def test_token_redacted_whole_shortened_or_inside_a_word(cli, mock_api, monkeypatch, echo: str, status: int) -> None:
+    monkeypatch.setenv("QSTASH_TOKEN", TOKEN)
+    monkeypatch.setattr(transport, "_sleep", lambda s: None)
+    mock_api.add("GET", "/v2/keys", {"error": ECHOES[echo]}, status=status)
+    for argv in (("keys", "get"), ("keys", "get", "--debug")):
+        r = cli(*argv)
+        shown = r.stdout + r.stderr
+        assert r.exit_code in (1, 4) and "***" in shown
+        leaked = [run for run in _runs_of(TOKEN) if run in shown]
+        assert not leaked, f"{echo}: {leaked[:3]} shown"
+
+
+PASSWORD = "pa55w0rd-RECOGNISABLE"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"http://user:{PASSWORD}@127.0.0.1:{{port}}",
+        f"https://user:{PASSWORD}@qstash.mock",
+        f"http://user:{PASSWORD}@127.0.0.1:0",
+        f"http://user:{PASSWORD}@@127.0.0.1:{{port}}",
+        f"http://user:{PASSWORD}@127.0.0.1:{{port}}/a\\b",
+    ],
+)
+@pytest.mark.parametrize("where", ["flag", "env", "login"])
+def test_url_password_never_echoed(cli, monkeypatch, url: str, where: str) -> None:
+    url = url.replace("{port}", refused_url().rsplit(":", 1)[1])
+    monkeypatch.setattr(transport, "_sleep", lambda s: None)
+    for debug in ((), ("--debug",)):
+        if where == "flag":
+            r = cli("--url", url, "--token", TOKEN, "keys", "get", *debug)
+        elif where == "env":
+            monkeypatch.setenv("QSTASH_URL", url)
+            r = cli("--token", TOKEN, "keys", "get", *debug)
+        else:
+            r = cli("login", "--url", url, "--token", TOKEN, *debug)
+        shown = r.stdout + r.stderr
+        assert r.exit_code == 2, shown
+        assert PASSWORD not in shown and TOKEN not in shown, shown
+        assert "Error: invalid API URL" in shown
+
+
+def test_url_password_hidden_by_the_transport(mock_api, capsys) -> None:
+    from qstash_cli.errors import InputError
+    from qstash_cli.safe_text import shown_url
+
+    assert shown_url(f"https://user:{PASSWORD}@h.example/p") == "https://user:***@h.example/p"
+    with pytest.raises(InputError) as info:
+        Transport(f"https://user:{PASSWORD}@qstash.mock", TOKEN, debug=True)
+    assert PASSWORD not in info.value.message and "user:***@" in info.value.message
+
+
+def test_config_temp_file_never_follows_a_planted_link(tmp_path) -> None:
+    path = tmp_path / "cfg" / "config.toml"
+    path.parent.mkdir(mode=0o700)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    (path.parent / "config.toml.tmp").symlink_to(victim)  # the old, predictable temporary name
+    config.save({"profiles": {"default": {"token": TOKEN}}}, path)
+    config.set_value("default", "url", "https://qstash.upstash.io", path)
+    assert victim.read_text() == "precious\n"
+    assert TOKEN in path.read_text() and not path.is_symlink()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    names = sorted(p.name for p in path.parent.iterdir())
+    assert names == ["config.toml", "config.toml.tmp"], names  # the planted link untouched, no temp file left
+
+
+def test_config_that_is_a_link_is_replaced_not_written_through(tmp_path) -> None:
+    path = tmp_path / "config.toml"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    path.symlink_to(victim)
+    config.save({"profiles": {"default": {"token": TOKEN}}}, path)
+    assert victim.read_text() == "precious\n" and not path.is_symlink() and TOKEN in path.read_text()
+
+
+def test_config_temp_file_is_exclusive_and_random(tmp_path, monkeypatch) -> None:
+    import secrets
+
+    path = tmp_path / "config.toml"
+    names = iter(["aaaa", "aaaa", "bbbb"])
+    monkeypatch.setattr(secrets, "token_hex", lambda n: next(names))
+    (tmp_path / ".config.toml.aaaa.tmp").write_text("someone else's\n")  # exists: O_EXCL refuses it, next name
+    config.save({"profiles": {"default": {"token": TOKEN}}}, path)
+    assert (tmp_path / ".config.toml.aaaa.tmp").read_text() == "someone else's\n"
+    assert TOKEN in path.read_text() and not (tmp_path / ".config.toml.bbbb.tmp").exists()

@@ -70,6 +70,11 @@ class Transport:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.shown_url = shown_url(self.base_url)  # never echo a password given in --url
+        if "@" in self.base_url.partition("//")[2].partition("/")[0]:  # httpx would send it as Basic auth instead
+            raise InputError(
+                f"invalid API URL {self.shown_url}: it must not carry user:password@",
+                hint="QStash authenticates with the token (--token, QSTASH_TOKEN or `qstash login`)",
+            )
         self._token_source = token
         self._resolved_token: str | None = None
         self.debug = debug
