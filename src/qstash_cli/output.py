@@ -134,6 +134,8 @@ class Output:
         """A listing. JSON is one array, streamed item by item; returns the number of rows."""
         count = 0
         if self.mode == JSON:  # "[" comes with the first item; an error or Ctrl-C mid-way still closes the array
+            if isinstance(items, (str, bytes, dict)) or not isinstance(items, Iterable):
+                raise unexpected_shape("a list", items)
             out = self.stdout
             try:
                 for item in items:
