@@ -7,6 +7,7 @@ import json
 import sqlite3
 from typing import Any
 
+from qstash_cli.server import workflow
 from qstash_cli.server.filters import Filters, Params
 from qstash_cli.server.ids import dlq_id, new_id, new_signing_key
 from qstash_cli.server.models import FINAL, PENDING, Delivery, MessageSpec, Outcome, Target
@@ -103,6 +104,8 @@ def insert_message(conn: Conn, spec: MessageSpec) -> list[Delivery]:
             spec.body,
         ),
     )
+    if "wf" in spec.meta:
+        workflow.bind(conn, spec.id, spec.meta["wf"], spec.new_run, spec.created_at)
     deliveries = []
     for target in spec.targets:
         task_id = new_id("tsk")
@@ -220,7 +223,7 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def callback_body(d: Delivery, o: Outcome, message: Any, dlq: str | None) -> bytes:
+def callback_body(d: Delivery, o: Outcome, message: Any, dlq: str | None, run: dict | None = None) -> bytes:
     """The JSON payload of a callback or failure callback (API reference C.3)."""
     meta = d.meta
     created = message["created_at"] if message is not None else o.started
@@ -246,10 +249,19 @@ def callback_body(d: Delivery, o: Outcome, message: Any, dlq: str | None) -> byt
         payload["error"] = o.error
     if dlq is not None:
         payload["dlqId"] = dlq
-    return json.dumps(payload).encode()
+    if run is not None:  # a workflow's failure function (workflow-protocol.md 2.10)
+        payload.update(
+            url=run["url"],
+            sourceBody=_b64(run["initialPayload"]),
+            workflowRunId=run["id"],
+            workflowCreatedAt=run["created_at"],
+        )
+    return workflow.compact(payload)
 
 
-def _callback_spec(d: Delivery, o: Outcome, message: Any, kind: str, dlq: str | None, now: int) -> MessageSpec:
+def _callback_spec(
+    d: Delivery, o: Outcome, message: Any, kind: str, dlq: str | None, now: int, run: dict | None = None
+) -> MessageSpec:
     meta = d.meta
     settings = meta.get(kind + "Settings", {})
     header = {"Content-Type": ["application/json"], **meta.get(kind + "Header", {})}
@@ -264,7 +276,10 @@ def _callback_spec(d: Delivery, o: Outcome, message: Any, kind: str, dlq: str | 
         "sourceMessageId": d.message_id,
         "api": meta.get("api", "v2"),
         "notBefore": now + delay * 1000,
+        "wfFailureOf": run["id"] if run is not None else None,
     }
+    if kind == "callback" and meta.get("wf"):  # a context.call result goes back into its run
+        cb_meta["wf"] = {"run": meta["wf"]["run"], "kind": "callback"}
     retries = int(settings.get("retries", d.max_retries))
     return MessageSpec(
         id=new_id("msg"),
@@ -272,7 +287,7 @@ def _callback_spec(d: Delivery, o: Outcome, message: Any, kind: str, dlq: str | 
         not_before=now + delay * 1000,
         max_retries=retries,
         meta={k: v for k, v in cb_meta.items() if v is not None},
-        body=callback_body(d, o, message, dlq),
+        body=callback_body(d, o, message, dlq, run),
         targets=[Target(meta[kind])],
     )
 
@@ -335,13 +350,25 @@ def record_attempt(conn: Conn, d: Delivery, o: Outcome) -> list[Delivery]:
             )
     if o.retry_at is None:
         _finish_message(conn, d.message_id)
+        if d.meta.get("wfFailureOf"):
+            workflow.set_failure_state(conn, d.meta["wfFailureOf"], "CALLBACK_SUCCESS" if ok else "CALLBACK_FAIL")
+    wf = d.meta.get("wf")
+    run = None
+    if dlq is not None and wf and wf["kind"] != "call":  # a third-party call's failure is handed to the workflow
+        workflow.fail(conn, wf["run"], dlq, now)
+        run = workflow.run_get(conn, wf["run"])
+        if run is not None:
+            run["initialPayload"] = workflow.initial_payload(conn, wf["run"])
+            if d.meta.get("failureCallback"):
+                workflow.set_failure_state(conn, wf["run"], "CALLBACK_INPROGRESS")
     kinds = ["callback"] if d.meta.get("callback") and not d.meta.get("isCallback") else []
     if dlq is not None and d.meta.get("failureCallback") and not d.meta.get("isCallback"):
         kinds.append("failureCallback")
     if kinds:
         message = conn.execute("SELECT created_at FROM messages WHERE id = ?", (d.message_id,)).fetchone()
         for kind in kinds:
-            spec = _callback_spec(d, o, message, kind, dlq if kind == "failureCallback" else None, now)
+            failure = kind == "failureCallback"
+            spec = _callback_spec(d, o, message, kind, dlq if failure else None, now, run if failure else None)
             follow.extend(insert_message(conn, spec))
     return follow
 

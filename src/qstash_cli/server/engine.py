@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import heapq
 import itertools
 import math
@@ -19,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from qstash_cli.server import data, outbound
+from qstash_cli.server import data, outbound, workflow
 from qstash_cli.server.ids import now_ms
 from qstash_cli.server.models import Delivery, Outcome
 from qstash_cli.server.parse import retry_after, retry_delay_ms
@@ -31,6 +32,32 @@ KEEP_PAYLOAD_MS = 2000
 RESPONSE_LIMIT = 1 << 20
 MARK_ACTIVE_AFTER = 0.2  # seconds
 USER_AGENT = "Upstash-QStash"
+# Framing and hop-by-hop headers come from the connection, never from a publisher (RFC 9110 7.6.1, 9112 6).
+NEVER_FORWARDED = frozenset(
+    (
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "upgrade",
+        "proxy-connection",
+        "proxy-authorization",
+        "proxy-authenticate",
+        "expect",
+    )
+)
+
+
+def workflow_headers(run: dict) -> list[tuple[str, str]]:
+    """What QStash adds to every delivery of a workflow run (workflow-protocol.md 1.5)."""
+    return [
+        ("Upstash-Workflow-RunId", run["id"]),
+        ("Upstash-Workflow-Url", run["url"]),
+        ("Upstash-Workflow-CreatedAt", str(run["created_at"])),
+    ]
 
 
 @dataclass
@@ -222,11 +249,22 @@ class Engine:
             if d is None:
                 return
         started = now_ms()
+        extra: list[tuple[str, str]] = []
+        wf = d.meta.get("wf")
+        if wf:
+            got = await self.store.run(workflow.delivery_body, wf["run"], d.message_id, wf["kind"], d.body, started)
+            if got is None:  # the run has ended: this step is not delivered
+                await self.store.run(data.cancel_messages, [d.message_id], started)
+                return
+            body, run = got
+            d = dataclasses.replace(d, body=body)
+            if wf["kind"] != "call":
+                extra = workflow_headers(run)
         # ACTIVE is stored only for attempts still running after a moment; quick ones get their ACTIVE log entry
         # with the outcome (one write per attempt instead of two).
         mark = asyncio.get_running_loop().call_later(MARK_ACTIVE_AFTER, self.store.submit, data.mark_active, d, started)
         try:
-            outcome = await self._send(d, started, client)
+            outcome = await self._send(d, started, client, extra)
         finally:
             mark.cancel()
         follow = await self.store.run(data.record_attempt, d, outcome)
@@ -239,30 +277,44 @@ class Engine:
             f"{d.message_id} retried={d.retried}{note}{retry}"
         )
 
-    def headers_for(self, d: Delivery) -> list[tuple[str, str]]:
-        """The request headers of an attempt: forwarded ones plus the Upstash-* set, signed with the current key."""
-        headers = [(name, value) for name, values in d.meta.get("header", {}).items() for value in values]
-        headers += [
+    def headers_for(self, d: Delivery, extra: list[tuple[str, str]] = ()) -> list[tuple[str, str]]:  # type: ignore[assignment]
+        """The request headers of an attempt: the Upstash-* set QStash writes itself (signed with the current key),
+        then the forwarded ones — never a framing or hop-by-hop header, never one of QStash's own names."""
+        own = [
             ("User-Agent", USER_AGENT),
             ("Upstash-Signature", sign(self.keys.current, d.url, d.body)),
             ("Upstash-Message-Id", d.message_id),
             ("Upstash-Retried", str(d.retried)),
             ("Upstash-Caller-Ip", d.meta.get("callerIP") or "127.0.0.1"),
+            *extra,
         ]
         if d.schedule_id:
-            headers.append(("Upstash-Schedule-Id", d.schedule_id))
+            own.append(("Upstash-Schedule-Id", d.schedule_id))
         if d.topic_name:
-            headers.append(("Upstash-Topic-Name", d.topic_name))
-        return headers
+            own.append(("Upstash-Topic-Name", d.topic_name))
+        taken = {name.lower() for name, _ in own} | NEVER_FORWARDED
+        forwarded = [
+            (name, value)
+            for name, values in d.meta.get("header", {}).items()
+            if name.lower() not in taken
+            for value in values
+        ]
+        return own + forwarded
 
-    async def _send(self, d: Delivery, started: int, client: outbound.Client) -> Outcome:
+    async def _send(
+        self,
+        d: Delivery,
+        started: int,
+        client: outbound.Client,
+        extra: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    ) -> Outcome:
         timeout = float(d.meta.get("timeout") or self.default_timeout)
         status: int | None = None
         resp_headers: dict[str, list[str]] = {}
         resp_body = b""
         error: str | None = None
         flat: dict[str, str] = {}
-        sent = self.headers_for(d)
+        sent = self.headers_for(d, extra)
         try:
             async with asyncio.timeout(timeout):  # the whole exchange, not just each read
                 response = await client.request(

@@ -35,6 +35,7 @@ class MessageSpec:
     schedule_id: str | None = None
     label: str | None = None
     task_ids: list[str] = field(default_factory=list)
+    new_run: dict[str, Any] | None = None  # a workflow trigger: the run it creates (see workflow.bind)
 
     @property
     def url(self) -> str | None:

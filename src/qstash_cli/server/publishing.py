@@ -134,6 +134,14 @@ def _callback_settings(bag: Mapping[str, str], prefix: str, quota: Quota) -> dic
     return out
 
 
+def _callback_header(into: dict[str, list[str]], rest: str, value: str) -> None:
+    """`Upstash-Callback-<rest>` configures the callback as `Upstash-<rest>` configures a message: the workflow and
+    feature-set settings keep their `Upstash-` names; the callback's own failure callback is not delivered."""
+    if rest.startswith("failure-callback"):
+        return
+    into[title("upstash-" + rest if rest.startswith(("workflow-", "feature-set")) else rest)] = [value]
+
+
 def _retries(value: int, quota: Quota) -> int:
     if value < 0:
         raise BadValue("Upstash-Retries must not be negative")
@@ -161,9 +169,9 @@ def parse_config(bag: Mapping[str, str], *, quota: Quota, caller_ip: str, api: s
         elif name.startswith("upstash-failure-callback-forward-") and len(name) > 33:
             failure_header[title(name[33:])] = [value]
         elif name.startswith("upstash-failure-callback-") and name[25:] not in _CALLBACK_SETTINGS:
-            failure_header[title(name[25:])] = [value]
+            _callback_header(failure_header, name[25:], value)
         elif name.startswith("upstash-callback-") and name[17:] not in _CALLBACK_SETTINGS:
-            callback_header[title(name[17:])] = [value]
+            _callback_header(callback_header, name[17:], value)
         elif forward_all and not name.startswith("upstash-") and name not in _HOP and name != "content-type":
             header[title(name)] = [value]
     meta: dict[str, Any] = {"method": method, "header": header, "callerIP": caller_ip, "api": api}

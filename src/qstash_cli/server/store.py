@@ -61,6 +61,21 @@ CREATE TABLE IF NOT EXISTS dlq (
     url TEXT, topic_name TEXT, queue_name TEXT, schedule_id TEXT, label TEXT, response_status INTEGER,
     response_header TEXT, response_body BLOB, error TEXT);
 CREATE INDEX IF NOT EXISTS dlq_seq ON dlq(seq);
+CREATE TABLE IF NOT EXISTS wf_runs (
+    id TEXT PRIMARY KEY, url TEXT NOT NULL, created_at INTEGER NOT NULL, state TEXT NOT NULL, completed_at INTEGER,
+    response TEXT, caller_ip TEXT, label TEXT, flow_control_key TEXT, dlq_id TEXT, failure_state TEXT, config TEXT);
+CREATE INDEX IF NOT EXISTS wf_runs_created ON wf_runs(created_at);
+CREATE TABLE IF NOT EXISTS wf_steps (
+    run_id TEXT NOT NULL, seq INTEGER NOT NULL, message_id TEXT NOT NULL UNIQUE, call_type TEXT NOT NULL,
+    body BLOB NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (run_id, seq));
+CREATE TABLE IF NOT EXISTS wf_messages (message_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, kind TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS wf_messages_run ON wf_messages(run_id);
+CREATE TABLE IF NOT EXISTS wf_waiters (
+    id INTEGER PRIMARY KEY, event_id TEXT NOT NULL, run_id TEXT NOT NULL, waiter TEXT NOT NULL,
+    timeout_message_id TEXT, created_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS wf_waiters_event ON wf_waiters(event_id);
+CREATE TABLE IF NOT EXISTS wf_notifications (
+    id INTEGER PRIMARY KEY, run_id TEXT NOT NULL, event_id TEXT NOT NULL, data BLOB NOT NULL, created_at INTEGER);
 """
 
 Job = Callable[..., Any]

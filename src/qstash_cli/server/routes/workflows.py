@@ -1,0 +1,348 @@
+"""Upstash Workflow: ending and cancelling runs, the lazy history fetch, run logs, waitForEvent / notify / waiters.
+
+Steps themselves arrive as ordinary publishes (see `workflow.admit`); this module holds the routes the Workflow SDKs
+and their clients call besides publishing (workflow-protocol.md sections 1.6, 2.5, 2.7, 3).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.routing import Route
+
+from qstash_cli.server import workflow, workflow_queries
+from qstash_cli.server.context import Server, caller_ip, cancel, params, srv_of
+from qstash_cli.server.http import ApiError, endpoint, read_body, read_json
+from qstash_cli.server.ids import now_ms
+from qstash_cli.server.intake import commit, prepare
+from qstash_cli.server.parse import BadValue, duration
+
+RUN_FILTERS = frozenset(
+    {
+        "workflowRunId",
+        "workflowUrl",
+        "workflowUrlExactMatch",
+        "workflowCreatedAt",
+        "state",
+        "label",
+        "messageId",
+        "fromDate",
+        "toDate",
+        "callerIp",
+        "flowControlKey",
+    }
+)
+PAGING = frozenset({"cursor", "count", "groupBy", "trimBody", "order", "qstash_token"})
+BULK = frozenset({"workflowRunIds", "count", "qstash_token"})
+STEP_STATE = {"CREATED": "STEP_PROGRESS", "ACTIVE": "STEP_PROGRESS", "RETRY": "STEP_RETRY", "FAILED": "STEP_FAILED"}
+
+
+def _checked(request: Request, allowed: frozenset[str]) -> dict[str, list[str]]:
+    """The query parameters; 400 naming the first one this route does not declare."""
+    found = params(request)
+    for name in found:
+        if name not in allowed:
+            raise ApiError(400, f"unknown filter: {name}")
+    return found
+
+
+# -- the end of a run -------------------------------------------------------------------------------------------
+
+
+async def _cancel_run_messages(srv: Server, run_id: str, *, include_active: bool) -> None:
+    ids = await srv.store.run(workflow.pending_messages, run_id, include_active=include_active)
+    if ids:
+        await cancel(srv, ids)
+
+
+@endpoint
+async def run_delete(request: Request) -> Any:
+    """`DELETE /v2/workflows/runs/{id}?cancel=false` ends a run (its response body kept); `cancel=true` cancels."""
+    srv = srv_of(request)
+    run_id = request.path_params["id"]
+    cancelled = request.query_params.get("cancel", "false").lower() == "true"
+    body = (await read_body(request, srv.quota.max_message_size)).decode("utf-8", "replace")
+    state = workflow.CANCELED if cancelled else workflow.SUCCESS
+    run = await srv.store.run(workflow.end, run_id, state, body, now_ms())
+    if run is None:
+        raise ApiError(404, f"workflow run {run_id!r} not found")
+    if cancelled and run["state"] == workflow.STARTED:
+        # the step calling cancel is being delivered right now: it finishes as delivered, the rest is dropped
+        await _cancel_run_messages(srv, run_id, include_active=False)
+    return None
+
+
+@endpoint
+async def runs_cancel(request: Request) -> Any:
+    """`DELETE /v2/workflows/runs`: by `workflowRunIds`, by filters, or all (with `count`)."""
+    srv = srv_of(request)
+    query = _checked(request, RUN_FILTERS | BULK)
+    count = query.get("count", [""])[0]
+    limit = int(count) if count.isdigit() else None
+    ids = await srv.store.run(workflow_queries.run_ids, query, limit)
+    now = now_ms()
+    for run_id in ids:
+        run = await srv.store.run(workflow.end, run_id, workflow.CANCELED, "", now)
+        if run is not None and run["state"] == workflow.STARTED:
+            await _cancel_run_messages(srv, run_id, include_active=True)
+    return {"cancelled": len(ids)}
+
+
+@endpoint
+async def run_history(request: Request) -> Any:
+    """The lazy fetch: the whole history of a run still going; 404 once it has ended."""
+    run_id = request.path_params["id"]
+    found = await srv_of(request).store.run(workflow.live_history, run_id)
+    if found is None:
+        raise ApiError(404, f"workflow run {run_id!r} not found or already ended")
+    return found
+
+
+# -- logs -------------------------------------------------------------------------------------------------------
+
+
+@endpoint
+async def runs_logs(request: Request) -> Any:
+    """`GET /v2/workflows/logs` and `/v2/workflows/events?groupBy=workflowRunId`: `{cursor, runs}`."""
+    query = _checked(request, RUN_FILTERS | PAGING)
+    try:
+        runs, cursor = await srv_of(request).store.run(workflow_queries.runs_page, query)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+    return {"cursor": cursor, "runs": [run_shape(r) for r in runs]}
+
+
+def _text(body: bytes) -> str:
+    return body.decode("utf-8", "replace")
+
+
+def _step_shape(entry: dict[str, Any]) -> dict[str, Any] | None:
+    body = bytes(entry["body"])
+    base = {"messageId": entry["message_id"], "callType": entry["call_type"], "createdAt": entry["created_at"]}
+    if entry["seq"] == 0:
+        return {
+            **base,
+            "stepId": 0,
+            "stepName": "init",
+            "stepType": "Initial",
+            "out": _text(body),
+            "concurrent": 1,
+            "state": "STEP_SUCCESS",
+        }
+    if entry["call_type"] != "step":
+        return None
+    try:
+        step = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(step, dict) or (not step.get("stepId") and step.get("targetStep")):
+        return None  # a parallel plan step: its result is what the logs show
+    shape = {**base, "state": "STEP_SUCCESS"}
+    for key in (
+        "stepId",
+        "stepName",
+        "stepType",
+        "out",
+        "concurrent",
+        "sleepFor",
+        "sleepUntil",
+        "waitEventId",
+        "waitTimeout",
+        "timeout",
+    ):
+        if key in step:
+            shape[key] = step[key]
+    if "timeout" in shape:
+        shape["waitTimeoutDuration"] = shape.pop("timeout")
+    return shape
+
+
+def _groups(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    groups: list[dict[str, Any]] = []
+    for entry in entries:
+        step = _step_shape(entry)
+        if step is None:
+            continue
+        kind = "parallel" if int(step.get("concurrent") or 1) > 1 else "sequential"
+        if kind == "parallel" and groups and groups[-1]["type"] == "parallel":
+            groups[-1]["steps"].append(step)
+        else:
+            groups.append({"type": kind, "steps": [step]})
+    return groups
+
+
+def run_shape(run: dict[str, Any]) -> dict[str, Any]:
+    """A `WorkflowRun` as the logs routes answer it."""
+    labels = run["config"].get("labels") or []
+    steps = _groups(run["entries"])
+    pending = [
+        {
+            "messageId": t["message_id"],
+            "state": STEP_STATE.get(t["state"], "STEP_PROGRESS"),
+            "retries": t["max_retries"],
+            "nextDeliveryTime": t["next_at"],
+            **({"errors": t["errors"]} if t["errors"] else {}),
+        }
+        for t in run["pending"]
+    ]
+    if pending and run["state"] in (workflow.STARTED, workflow.FAILED):
+        steps.append({"type": "next", "steps": pending})
+    out: dict[str, Any] = {
+        "workflowRunId": run["id"],
+        "workflowUrl": run["url"],
+        "workflowState": run["state"],
+        "workflowRunCreatedAt": run["created_at"],
+        "workflowRunCallerIp": run["caller_ip"],
+        "steps": steps,
+    }
+    if run["completed_at"]:
+        out["workflowRunCompletedAt"] = run["completed_at"]
+    if run["response"] is not None:
+        out["workflowRunResponse"] = run["response"]
+    if labels:
+        out["label"], out["labels"] = labels[0], labels
+    if run["flow_control_key"]:
+        out["flowControlKey"] = run["flow_control_key"]
+    if run["dlq_id"]:
+        out["dlqId"] = run["dlq_id"]
+    if run["failure_state"]:
+        out["failureFunction"] = {"state": run["failure_state"], "dlqId": run["dlq_id"] or ""}
+    return out
+
+
+# -- waitForEvent, notify, waiters ------------------------------------------------------------------------------
+
+
+def _step_bag(headers: dict[str, Any]) -> dict[str, str]:
+    """A publish header set from a map of header → value or list of values (first value wins)."""
+    bag: dict[str, str] = {}
+    for name, value in headers.items():
+        text = value[0] if isinstance(value, list) and value else value
+        if isinstance(text, str):
+            bag.setdefault(str(name).lower(), text)
+    return bag
+
+
+async def _publish_step(srv: Server, request: Request, url: str, bag: dict[str, str], step: dict[str, Any]) -> str:
+    """Publish a result step the server builds itself (notify, wait timeout); its message id."""
+    now = now_ms()
+    prepared = await prepare(srv, bag, workflow.compact(step), url, caller_ip=caller_ip(request), api="v2", now=now)
+    [(status, payload, _)] = await commit(srv, [prepared], now)
+    return payload["messageId"] if status < 300 else ""
+
+
+def _request_bag(request: Request) -> dict[str, str]:
+    """The step headers a wait request came with: the Upstash ones and the content type."""
+    return {
+        k.decode("latin-1").lower(): v.decode("latin-1")
+        for k, v in request.headers.raw
+        if k.lower().startswith(b"upstash-") or k.lower() == b"content-type"
+    }
+
+
+@endpoint
+async def wait(request: Request) -> Any:
+    """`POST /v2/wait/{eventId}`: register a waiter with a deadline (its timeout is a delayed step message)."""
+    srv = srv_of(request)
+    event_id = request.path_params["event"]
+    body = await read_json(request)
+    if not isinstance(body, dict) or not isinstance(body.get("url"), str) or not isinstance(body.get("step"), dict):
+        raise ApiError(400, 'body must be {"url": ..., "step": {...}, "timeout"?, "timeoutUrl"?, "timeoutHeaders"?}')
+    bag = _request_bag(request)
+    run_id = bag.get("upstash-workflow-runid")
+    if not run_id:
+        raise ApiError(400, "Upstash-Workflow-RunId header is required")
+    step = {
+        k: v for k, v in body["step"].items() if k in ("stepId", "stepName", "stepType", "concurrent", "targetStep")
+    }
+    earlier = await srv.store.run(workflow.notification_take, run_id, event_id)
+    if earlier is not None:  # a run-scoped notify came first (lookback)
+        await _publish_step(srv, request, body["url"], bag, {**step, "out": _b64(earlier), "waitTimeout": False})
+        return {}
+    timeout = str(body.get("timeout") or "7d")
+    try:
+        seconds = duration(timeout, name="timeout")
+    except BadValue as exc:
+        raise ApiError(400, str(exc)) from None
+    deadline = (now_ms() // 1000) + int(seconds)
+    timeout_headers = body.get("timeoutHeaders") if isinstance(body.get("timeoutHeaders"), dict) else {}
+    timeout_bag = {**bag, **_step_bag(timeout_headers), "upstash-not-before": str(deadline)}
+    timeout_step = {**step, "waitEventId": event_id, "timeout": timeout, "waitTimeout": True}
+    timeout_id = await _publish_step(
+        srv, request, str(body.get("timeoutUrl") or body["url"]), timeout_bag, timeout_step
+    )
+    waiter = {
+        "url": body["url"],
+        "deadline": deadline,
+        "headers": {k: [v] for k, v in bag.items()},
+        "timeoutUrl": body.get("timeoutUrl") or body["url"],
+        "timeoutBody": body.get("timeoutBody"),
+        "timeoutHeaders": timeout_headers,
+        "step": step,
+        "createdAt": now_ms(),
+    }
+    await srv.store.run(workflow.waiter_add, event_id, run_id, waiter, timeout_id or None)
+    return {}
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _public(waiter: dict[str, Any]) -> dict[str, Any]:
+    keys = ("url", "deadline", "headers", "timeoutUrl", "timeoutBody", "timeoutHeaders")
+    return {k: waiter.get(k) for k in keys if waiter.get(k) is not None}
+
+
+async def _notify(request: Request, event_id: str, run_id: str | None) -> Any:
+    srv = srv_of(request)
+    data = await read_body(request, srv.quota.max_message_size)
+    answers = []
+    for waiter in await srv.store.run(workflow.waiters, event_id, run_id):
+        if not await srv.store.run(workflow.waiter_remove, waiter["_id"]):
+            continue  # another notify took it first
+        if waiter["_timeout"]:
+            await cancel(srv, [waiter["_timeout"]])
+        bag = _step_bag(waiter["headers"])
+        step = {**waiter["step"], "out": _b64(data), "waitTimeout": False}
+        try:
+            message_id = await _publish_step(srv, request, waiter["url"], bag, step)
+            answers.append({"waiter": _public(waiter), "messageId": message_id})
+        except (ApiError, BadValue) as exc:  # the run ended meanwhile
+            answers.append({"waiter": _public(waiter), "messageId": "", "error": str(exc)})
+    if not answers and run_id is not None:
+        await srv.store.run(workflow.notification_keep, run_id, event_id, data, now_ms())
+    return answers
+
+
+@endpoint
+async def notify(request: Request) -> Any:
+    """`POST /v2/notify/{eventId}`: every current waiter of the event; a notification nobody waits for is lost."""
+    return await _notify(request, request.path_params["event"], None)
+
+
+@endpoint
+async def notify_run(request: Request) -> Any:
+    """`POST /v2/notify/{workflowRunId}/{eventId}`: kept for the run's next wait when it is not waiting yet."""
+    return await _notify(request, request.path_params["event"], request.path_params["run"])
+
+
+@endpoint
+async def waiters_list(request: Request) -> Any:
+    return [_public(w) for w in await srv_of(request).store.run(workflow.waiters, request.path_params["event"])]
+
+
+ROUTES = [
+    Route("/v2/workflows/runs", runs_cancel, methods=["DELETE"]),
+    Route("/v2/workflows/runs/{id}", run_delete, methods=["DELETE"]),
+    Route("/v2/workflows/runs/{id}", run_history, methods=["GET"]),
+    Route("/v2/workflows/logs", runs_logs, methods=["GET"]),
+    Route("/v2/workflows/events", runs_logs, methods=["GET"]),
+    Route("/v2/wait/{event}", wait, methods=["POST"]),
+    Route("/v2/notify/{run}/{event}", notify_run, methods=["POST"]),
+    Route("/v2/notify/{event}", notify, methods=["POST"]),
+    Route("/v2/waiters/{event}", waiters_list, methods=["GET"]),
+]

@@ -1,0 +1,256 @@
+"""Upstash Workflow runs: run state, step history, waiters and notifications (database jobs on the writer thread).
+
+A run is created by a publish carrying `Upstash-Workflow-Init: true` and `Upstash-Workflow-RunId`. Every message
+published into the run is bound to it (`wf_messages`). A message's history entry is appended when it is first
+delivered, so a delayed step (sleep) enters the history when its time has come, and a delivery carries the history
+from entry 0 up to and including its own entry: exactly what the SDKs' parallel-step logic expects
+(reference workflow-protocol.md 1.5, 2.3).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from qstash_cli.server.parse import BadValue
+
+Conn = sqlite3.Connection
+
+STARTED, SUCCESS, FAILED, CANCELED = "RUN_STARTED", "RUN_SUCCESS", "RUN_FAILED", "RUN_CANCELED"
+ENTRY_CALL_TYPE = {"step": "step", "call": "toCallback", "callback": "fromCallback"}
+# Headers of a trigger that apply to every later step message of its run (workflow-protocol.md 1.3).
+RUN_WIDE = (
+    "upstash-retries",
+    "upstash-retry-delay",
+    "upstash-flow-control-key",
+    "upstash-flow-control-value",
+    "upstash-label",
+    "upstash-redact-fields",
+)
+RUN_WIDE_PREFIXES = ("upstash-forward-", "upstash-failure-callback")
+
+
+def compact(value: Any) -> bytes:
+    """JSON as JavaScript's JSON.stringify writes it, so a re-serialising framework sees the same bytes."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def run_wide_headers(bag: Mapping[str, str]) -> dict[str, str]:
+    """The part of a trigger's headers that configures the whole run."""
+    return {k: v for k, v in bag.items() if k in RUN_WIDE or k.startswith(RUN_WIDE_PREFIXES)}
+
+
+# -- runs -------------------------------------------------------------------------------------------------------
+
+
+def _run(row: Any) -> dict[str, Any]:
+    out = dict(row)
+    out["config"] = json.loads(row["config"] or "{}")
+    return out
+
+
+def run_get(conn: Conn, run_id: str) -> dict[str, Any] | None:
+    row = conn.execute("SELECT * FROM wf_runs WHERE id = ?", (run_id,)).fetchone()
+    return _run(row) if row is not None else None
+
+
+def bind(conn: Conn, message_id: str, wf: dict[str, Any], new_run: dict[str, Any] | None, now: int) -> None:
+    """Bind a stored message to its run; create the run first when the message is a trigger."""
+    if new_run is not None:
+        conn.execute("DELETE FROM wf_steps WHERE run_id = ?", (wf["run"],))  # a re-trigger of the same id starts over
+        conn.execute(
+            "INSERT OR REPLACE INTO wf_runs (id, url, created_at, state, caller_ip, label, flow_control_key, config) "
+            "VALUES (?, ?, ?, 'RUN_STARTED', ?, ?, ?, ?)",
+            (
+                wf["run"],
+                new_run["url"],
+                new_run.get("createdAt", now),
+                new_run.get("callerIp"),
+                new_run.get("label"),
+                new_run.get("flowControlKey"),
+                json.dumps(new_run.get("config", {})),
+            ),
+        )
+    conn.execute("INSERT OR REPLACE INTO wf_messages VALUES (?, ?, ?)", (message_id, wf["run"], wf["kind"]))
+
+
+def delivery_body(conn: Conn, run_id: str, message_id: str, kind: str, body: bytes, now: int) -> tuple | None:
+    """Append the message's history entry (first delivery only) and return (body to deliver, run row); None when
+    the run has ended and the message must not be delivered."""
+    run = run_get(conn, run_id)
+    if run is None or run["state"] != STARTED:
+        return None
+    row = conn.execute("SELECT seq FROM wf_steps WHERE message_id = ?", (message_id,)).fetchone()
+    if row is None:
+        seq = conn.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM wf_steps WHERE run_id = ?", (run_id,)).fetchone()[0]
+        conn.execute(
+            "INSERT INTO wf_steps (run_id, seq, message_id, call_type, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (run_id, seq, message_id, ENTRY_CALL_TYPE[kind], body, now),
+        )
+    else:
+        seq = row[0]
+    if kind != "step":
+        return body, run
+    return compact(history(conn, run_id, upto=seq)), run
+
+
+def history(conn: Conn, run_id: str, upto: int | None = None) -> list[dict[str, str]]:
+    """The run's raw history entries `{messageId, body (base64), callType}`, oldest first."""
+    sql, args = "SELECT message_id, call_type, body FROM wf_steps WHERE run_id = ?", [run_id]
+    if upto is not None:
+        sql += " AND seq <= ?"
+        args.append(upto)
+    rows = conn.execute(sql + " ORDER BY seq", args).fetchall()
+    return [
+        {"messageId": r["message_id"], "body": base64.b64encode(bytes(r["body"])).decode(), "callType": r["call_type"]}
+        for r in rows
+    ]
+
+
+def live_history(conn: Conn, run_id: str) -> list[dict[str, str]] | None:
+    """History of a run still going (the lazy fetch); None once it has ended."""
+    run = run_get(conn, run_id)
+    return history(conn, run_id) if run is not None and run["state"] == STARTED else None
+
+
+def initial_payload(conn: Conn, run_id: str) -> bytes:
+    row = conn.execute("SELECT body FROM wf_steps WHERE run_id = ? AND seq = 0", (run_id,)).fetchone()
+    return bytes(row[0]) if row is not None else b""
+
+
+def pending_messages(conn: Conn, run_id: str, *, include_active: bool = True) -> list[str]:
+    """Ids of the run's messages that still have a task to deliver."""
+    states = "('CREATED', 'RETRY', 'ACTIVE')" if include_active else "('CREATED', 'RETRY')"
+    rows = conn.execute(
+        f"SELECT DISTINCT w.message_id FROM wf_messages w JOIN tasks t ON t.message_id = w.message_id "
+        f"WHERE w.run_id = ? AND t.state IN {states}",
+        (run_id,),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def end(conn: Conn, run_id: str, state: str, response: str | None, now: int) -> dict[str, Any] | None:
+    """End a run that is still going (success or cancel); the run as it was, or None when unknown."""
+    run = run_get(conn, run_id)
+    if run is None:
+        return None
+    if run["state"] == STARTED:
+        conn.execute(
+            "UPDATE wf_runs SET state = ?, completed_at = ?, response = ? WHERE id = ?", (state, now, response, run_id)
+        )
+        conn.execute("DELETE FROM wf_waiters WHERE run_id = ?", (run_id,))
+    return run
+
+
+def fail(conn: Conn, run_id: str, dlq_id: str | None, now: int) -> None:
+    """A step of the run failed for good."""
+    conn.execute(
+        "UPDATE wf_runs SET state = 'RUN_FAILED', completed_at = ?, dlq_id = ? WHERE id = ? AND state = 'RUN_STARTED'",
+        (now, dlq_id, run_id),
+    )
+    conn.execute("DELETE FROM wf_waiters WHERE run_id = ?", (run_id,))
+
+
+def set_failure_state(conn: Conn, run_id: str, state: str) -> None:
+    """Track the failure callback: CALLBACK_INPROGRESS → CALLBACK_SUCCESS | CALLBACK_FAIL."""
+    conn.execute("UPDATE wf_runs SET failure_state = ? WHERE id = ?", (state, run_id))
+
+
+def binding_of(conn: Conn, message_id: str) -> tuple[str, str] | None:
+    row = conn.execute("SELECT run_id, kind FROM wf_messages WHERE message_id = ?", (message_id,)).fetchone()
+    return (row[0], row[1]) if row is not None else None
+
+
+# -- waiters and notifications ---------------------------------------------------------------------------------
+
+
+def waiter_add(conn: Conn, event_id: str, run_id: str, waiter: dict[str, Any], timeout_message: str | None) -> None:
+    conn.execute(
+        "INSERT INTO wf_waiters (event_id, run_id, waiter, timeout_message_id, created_at) VALUES (?, ?, ?, ?, ?)",
+        (event_id, run_id, json.dumps(waiter), timeout_message, waiter.get("createdAt", 0)),
+    )
+
+
+def waiters(conn: Conn, event_id: str, run_id: str | None = None) -> list[dict[str, Any]]:
+    sql, args = "SELECT * FROM wf_waiters WHERE event_id = ?", [event_id]
+    if run_id is not None:
+        sql += " AND run_id = ?"
+        args.append(run_id)
+    rows = conn.execute(sql + " ORDER BY id", args).fetchall()
+    return [
+        {**json.loads(r["waiter"]), "_id": r["id"], "_run": r["run_id"], "_timeout": r["timeout_message_id"]}
+        for r in rows
+    ]
+
+
+def waiter_remove(conn: Conn, waiter_id: int) -> bool:
+    return conn.execute("DELETE FROM wf_waiters WHERE id = ?", (waiter_id,)).rowcount > 0
+
+
+def notification_keep(conn: Conn, run_id: str, event_id: str, data: bytes, now: int) -> None:
+    """A run-scoped notify that found no waiter: kept for the run's next wait on that event (lookback)."""
+    conn.execute(
+        "INSERT INTO wf_notifications (run_id, event_id, data, created_at) VALUES (?, ?, ?, ?)",
+        (run_id, event_id, data, now),
+    )
+
+
+def notification_take(conn: Conn, run_id: str, event_id: str) -> bytes | None:
+    row = conn.execute(
+        "SELECT id, data FROM wf_notifications WHERE run_id = ? AND event_id = ? ORDER BY id LIMIT 1",
+        (run_id, event_id),
+    ).fetchone()
+    if row is None:
+        return None
+    conn.execute("DELETE FROM wf_notifications WHERE id = ?", (row["id"],))
+    return bytes(row["data"])
+
+
+# -- admission of a publish into a run -----------------------------------------------------------------------------
+
+
+@dataclass
+class Admission:
+    """What a publish carrying `Upstash-Workflow-RunId` means for its run."""
+
+    bag: dict[str, str]  # the publish headers, with the run-wide settings of the trigger filled in
+    wf: dict[str, str]  # stored on the message: {"run": id, "kind": "step" | "call"}
+    new_run: dict[str, Any] | None = None  # a trigger: the run to create
+    duplicate: bool = False  # a trigger for a run id that exists already
+
+
+def admit(bag: dict[str, str], run: dict[str, Any] | None, destination: str, *, now: int, caller_ip: str) -> Admission:
+    """Decide how a workflow publish joins its run (workflow-protocol.md 1.2, 1.3); BadValue (400) for a step
+    published into a run that has ended, was cancelled or never started."""
+    run_id = bag["upstash-workflow-runid"]
+    init = bag.get("upstash-workflow-init", "").strip().lower() == "true"
+    kind = "call" if bag.get("upstash-workflow-calltype", "").strip().lower() == "tocallback" else "step"
+    wf = {"run": run_id, "kind": kind}
+    if init:
+        by_sdk = bag.get("upstash-workflow-trigger-by-sdk", "").strip().lower() == "true"
+        if run is not None and not by_sdk:
+            return Admission(bag, wf, duplicate=True)
+        labels = [x.strip() for x in bag.get("upstash-label", "").split(",") if x.strip()]
+        new_run = {
+            "url": bag.get("upstash-workflow-url") or destination,
+            "createdAt": now,
+            "callerIp": caller_ip,
+            "label": labels[0] if labels else None,
+            "flowControlKey": bag.get("upstash-flow-control-key") or None,
+            "config": {
+                "headers": run_wide_headers(bag),
+                "featureSet": bag.get("upstash-feature-set", ""),
+                "labels": labels,
+            },
+        }
+        return Admission(bag, wf, new_run=new_run)
+    if run is None or run["state"] != STARTED:
+        state = "unknown" if run is None else run["state"]
+        raise BadValue(f"workflow run {run_id!r} is not running ({state}): a step cannot be added to it")
+    if kind == "call":  # a third-party call carries its own settings; the run's user headers are not for it
+        return Admission(bag, wf)
+    return Admission({**run["config"].get("headers", {}), **bag}, wf)

@@ -1,0 +1,97 @@
+"""The official Python Workflow SDK (`upstash-workflow` from PyPI) runs its workflows on `qstash dev`.
+
+Each workflow is a real app (tests/compat/workflow_py_app.py) on 127.0.0.1 that verifies every delivery's signature
+and counts how often each step body runs; the run's end state is read back through `qstash workflow logs`.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from tests.compat.workflow_py_app import App
+from tests.server.helpers import wait_until
+
+pytest.importorskip("upstash_workflow", reason="upstash-workflow is not installed (it is in the test extra)")
+
+
+@pytest.fixture
+def app(dev_server):
+    with App(dev_server.url, dev_server.token, dev_server.current_key, dev_server.next_key) as running:
+        yield running
+
+
+def run_of(dev_server, run_id: str) -> dict | None:
+    runs = httpx.get(
+        f"{dev_server.url}/v2/workflows/logs", params={"workflowRunId": run_id}, headers=dev_server.auth
+    ).json()["runs"]
+    return runs[0] if runs else None
+
+
+def state_of(dev_server, run_id: str) -> str | None:
+    run = run_of(dev_server, run_id)
+    return run["workflowState"] if run else None
+
+
+def start(app: App, path: str, payload) -> str:
+    """Trigger a run the way a user does: call the endpoint; the SDK triggers it through QStash."""
+    r = httpx.post(f"{app.url}{path}", content=json.dumps(payload), headers={"Content-Type": "application/json"})
+    assert r.status_code == 200, r.text
+    return r.json()["workflowRunId"]
+
+
+def test_steps_sleep_and_call_each_run_exactly_once(dev_server, app, cli, monkeypatch):
+    run_id = start(app, "/steps", {"name": "ada"})
+    assert run_id.startswith("wfr_")
+    wait_until(lambda: state_of(dev_server, run_id) == "RUN_SUCCESS", timeout=40)
+    assert app.runs == {"first": 1, "second": 1, "stamp": 1, "third": 1, "third_party": 1}
+    assert app.seen["after_sleep"] - app.seen["before_sleep"] >= 2.0  # the 2 s sleep was respected
+    assert app.seen["call"] == {"status": 200, "body": {"answer": 42}}  # the call's result came back
+    assert app.seen["data"] == {"n": 2, "before": "hello ada"}  # step outputs flow into later steps
+    run = run_of(dev_server, run_id)
+    names = [s["stepName"] for group in run["steps"] for s in group["steps"]]
+    assert names[:4] == ["init", "first", "second", "stamp"] and "nap" in names and names[-1] == "third"
+    monkeypatch.setenv("QSTASH_URL", dev_server.url)
+    monkeypatch.setenv("QSTASH_TOKEN", dev_server.token)
+    r = cli("--json", "workflow", "logs", run_id)
+    if r.exit_code == 2 and "No such command" in r.stderr:
+        pytest.skip("`qstash workflow` is not on this branch yet")
+    assert r.exit_code == 0, r.stderr
+    assert "RUN_SUCCESS" in r.stdout
+
+
+def test_failing_step_runs_the_failure_function(dev_server, app):
+    run_id = start(app, "/failing", "payload")
+    wait_until(lambda: app.runs["failure_function"] == 1, timeout=40)
+    wait_until(lambda: state_of(dev_server, run_id) == "RUN_FAILED", timeout=20)
+    assert app.runs["ok"] == 1 and app.runs["boom"] == 1  # retries=0: the failing body ran once
+    assert app.seen["failure"]["run"] == run_id
+    assert app.seen["failure"]["status"] == 500
+    assert "broke on purpose" in app.seen["failure"]["message"]
+    run = run_of(dev_server, run_id)
+    assert run["dlqId"]
+    assert run["steps"][-1]["type"] == "next" and run["steps"][-1]["steps"][0]["state"] == "STEP_FAILED"
+
+
+def test_cancel_stops_a_sleeping_run(dev_server, app):
+    run_id = start(app, "/long", "x")
+    wait_until(lambda: app.runs["begin"] == 1, timeout=20)
+    wait_until(
+        lambda: (
+            any(s.get("stepName") == "long-nap" for g in run_of(dev_server, run_id)["steps"] for s in g["steps"])
+            or _sleeping(dev_server, run_id)
+        ),
+        timeout=20,
+    )
+    r = httpx.delete(f"{dev_server.url}/v2/workflows/runs/{run_id}", params={"cancel": "true"}, headers=dev_server.auth)
+    assert r.status_code == 200, r.text
+    assert state_of(dev_server, run_id) == "RUN_CANCELED"
+    assert httpx.get(f"{dev_server.url}/v2/workflows/runs/{run_id}", headers=dev_server.auth).status_code == 404
+    assert app.runs["after"] == 0
+
+
+def _sleeping(dev_server, run_id: str) -> bool:
+    run = run_of(dev_server, run_id)
+    return bool(run) and run["steps"][-1]["type"] == "next"
