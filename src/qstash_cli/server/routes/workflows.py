@@ -10,14 +10,14 @@ import base64
 import json
 from typing import Any
 
+from qstash_cli.server.context import Server, caller_ip, cancel, params, srv_of
+from qstash_cli.server.intake import commit, prepare
 from starlette.requests import Request
 from starlette.routing import Route
 
 from qstash_cli.server import workflow, workflow_queries
-from qstash_cli.server.context import Server, caller_ip, cancel, params, srv_of
 from qstash_cli.server.http import ApiError, endpoint, read_body, read_json
 from qstash_cli.server.ids import now_ms
-from qstash_cli.server.intake import commit, prepare
 from qstash_cli.server.parse import BadValue, duration
 
 RUN_FILTERS = frozenset(
