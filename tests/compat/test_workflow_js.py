@@ -60,8 +60,9 @@ class JsApp:
 
 
 @pytest.fixture
-def qstash(dev_server_factory):
-    return _fixed_port_server() if DEV_MODE else dev_server_factory()
+def qstash(request):
+    """`qstash dev` (its log is printed when the test fails)."""
+    return _fixed_port_server() if DEV_MODE else request.getfixturevalue("dev_server")
 
 
 def _fixed_port_server():

@@ -6,10 +6,9 @@ and counts how often each step body runs; the run's end state is read back throu
 
 from __future__ import annotations
 
-import json
-
 import httpx
 import pytest
+from qstash import QStash
 
 from tests.compat.workflow_py_app import App
 from tests.server.helpers import wait_until
@@ -35,15 +34,23 @@ def state_of(dev_server, run_id: str) -> str | None:
     return run["workflowState"] if run else None
 
 
-def start(app: App, path: str, payload) -> str:
-    """Trigger a run the way a user does: call the endpoint; the SDK triggers it through QStash."""
-    r = httpx.post(f"{app.url}{path}", content=json.dumps(payload), headers={"Content-Type": "application/json"})
-    assert r.status_code == 200, r.text
-    return r.json()["workflowRunId"]
+def start(dev_server, app: App, path: str, payload) -> str:
+    """Trigger a run the way the Python SDK's docs do: publish to the endpoint through QStash (the official
+    `qstash` client); the SDK's first invocation then triggers the run. Returns the run id."""
+    client = QStash(dev_server.token, base_url=dev_server.url)
+    client.message.publish_json(url=f"{app.url}{path}", body=payload)
+
+    def started() -> str | None:
+        runs = httpx.get(
+            f"{dev_server.url}/v2/workflows/logs", params={"workflowUrl": f"{app.url}{path}"}, headers=dev_server.auth
+        ).json()["runs"]
+        return runs[0]["workflowRunId"] if runs else None
+
+    return wait_until(started, timeout=20)
 
 
 def test_steps_sleep_and_call_each_run_exactly_once(dev_server, app, cli, monkeypatch):
-    run_id = start(app, "/steps", {"name": "ada"})
+    run_id = start(dev_server, app, "/steps", {"name": "ada"})
     assert run_id.startswith("wfr_")
     wait_until(lambda: state_of(dev_server, run_id) == "RUN_SUCCESS", timeout=40)
     assert app.runs == {"first": 1, "second": 1, "stamp": 1, "third": 1, "third_party": 1}
@@ -63,7 +70,7 @@ def test_steps_sleep_and_call_each_run_exactly_once(dev_server, app, cli, monkey
 
 
 def test_failing_step_runs_the_failure_function(dev_server, app):
-    run_id = start(app, "/failing", "payload")
+    run_id = start(dev_server, app, "/failing", "payload")
     wait_until(lambda: app.runs["failure_function"] == 1, timeout=40)
     wait_until(lambda: state_of(dev_server, run_id) == "RUN_FAILED", timeout=20)
     assert app.runs["ok"] == 1 and app.runs["boom"] == 1  # retries=0: the failing body ran once
@@ -76,7 +83,7 @@ def test_failing_step_runs_the_failure_function(dev_server, app):
 
 
 def test_cancel_stops_a_sleeping_run(dev_server, app):
-    run_id = start(app, "/long", "x")
+    run_id = start(dev_server, app, "/long", "x")
     wait_until(lambda: app.runs["begin"] == 1, timeout=20)
     wait_until(
         lambda: (

@@ -17,6 +17,22 @@ from upstash_workflow import WorkflowContext, serve
 from upstash_workflow.workflow_types import _SyncRequest
 
 
+class Headers(dict):
+    """Request headers as web frameworks hand them to the SDK: looked up without regard to case."""
+
+    def __init__(self, items: Any) -> None:
+        super().__init__((k.lower(), v) for k, v in items)
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(key.lower(), default)
+
+    def __getitem__(self, key: str) -> Any:
+        return super().__getitem__(key.lower())
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and super().__contains__(key.lower())
+
+
 class App:
     """The workflow endpoints plus a third-party endpoint for `context.call`."""
 
@@ -131,7 +147,7 @@ class App:
                     return
                 request = _SyncRequest(
                     body=body,
-                    headers={k.lower(): v for k, v in self.headers.items()},
+                    headers=Headers(self.headers.items()),
                     method="POST",
                     url=f"{app.url}{self.path}",
                 )

@@ -25,6 +25,7 @@ from qstash_cli.server.routes import (
     schedules,
     topics,
     v1,
+    workflows,
 )
 
 # One line per resource module; the order only matters within a module (its own table is ordered).
@@ -38,6 +39,7 @@ ROUTE_TABLES: list[list[Route]] = [
     logs.ROUTES,
     keys.ROUTES,
     flow_control.ROUTES,
+    workflows.ROUTES,
     v1.ROUTES,
 ]
 

@@ -11,6 +11,7 @@ from qstash_cli.server import workflow
 from qstash_cli.server.filters import Filters, Params
 from qstash_cli.server.ids import dlq_id, new_id, new_signing_key
 from qstash_cli.server.models import FINAL, PENDING, Delivery, MessageSpec, Outcome, Target
+from qstash_cli.server.wire import compact
 
 Conn = sqlite3.Connection
 RESPONSE_BODY_LIMIT = 1 << 20
@@ -256,7 +257,7 @@ def callback_body(d: Delivery, o: Outcome, message: Any, dlq: str | None, run: d
             workflowRunId=run["id"],
             workflowCreatedAt=run["created_at"],
         )
-    return workflow.compact(payload)
+    return compact(payload)
 
 
 def _callback_spec(

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, unquote, urlencode
 
 from starlette.requests import Request
 
-from qstash_cli.server import catalog, data, scheduler
+from qstash_cli.server import catalog, data, scheduler, workflow
 from qstash_cli.server.context import Server, caller_ip, srv_of
 from qstash_cli.server.http import ApiError, read_body
 from qstash_cli.server.ids import new_id, now_ms
@@ -99,7 +99,17 @@ async def prepare(
     """Validate one publish (or enqueue) and build its messages; raises ApiError/BadValue/LimitError."""
     if len(body) > srv.quota.max_message_size:
         raise ApiError(413, f"message size {len(body)} bytes exceeds the limit of {srv.quota.max_message_size}")
+    admission = None
+    if bag.get("upstash-workflow-runid"):
+        run = await srv.store.run(workflow.run_get, bag["upstash-workflow-runid"])
+        admission = workflow.admit(bag, run, destination, now=now, caller_ip=caller_ip)
+        if admission.duplicate:
+            trigger = run["config"].get("triggerMessageId", "") if run else ""
+            return Prepared([], None, {"messageId": trigger, "url": destination}, duplicate=True)
+        bag = admission.bag
     cfg = parse_config(bag, quota=srv.quota, caller_ip=caller_ip, api=api, now=now)
+    if admission is not None:
+        cfg.meta["wf"] = admission.wf
     if cfg.cron and api == "v1":  # deduplication happens before the schedule is created (seed)
         key = dedup_key(cfg, bag, destination, body)
         earlier, response = await create_schedule(srv, cfg, destination, body, now, key=key)
@@ -123,6 +133,9 @@ async def prepare(
         topic=topic,
         queue_name=queue,
     )
+    if admission is not None and admission.new_run is not None:
+        admission.new_run["config"]["triggerMessageId"] = specs[0].id
+        specs[0].new_run = admission.new_run
     response: Any
     if topic is not None and api == "v2":
         response = [{"messageId": s.id, "url": s.url} for s in specs]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qstash_cli.server.parse import BadValue
+from qstash_cli.server.wire import compact
 
 Conn = sqlite3.Connection
 
@@ -32,11 +33,6 @@ RUN_WIDE = (
     "upstash-redact-fields",
 )
 RUN_WIDE_PREFIXES = ("upstash-forward-", "upstash-failure-callback")
-
-
-def compact(value: Any) -> bytes:
-    """JSON as JavaScript's JSON.stringify writes it, so a re-serialising framework sees the same bytes."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def run_wide_headers(bag: Mapping[str, str]) -> dict[str, str]:
@@ -122,7 +118,7 @@ def initial_payload(conn: Conn, run_id: str) -> bytes:
     return bytes(row[0]) if row is not None else b""
 
 
-def pending_messages(conn: Conn, run_id: str, *, include_active: bool = True) -> list[str]:
+def pending_messages(conn: Conn, run_id: str, include_active: bool = True) -> list[str]:
     """Ids of the run's messages that still have a task to deliver."""
     states = "('CREATED', 'RETRY', 'ACTIVE')" if include_active else "('CREATED', 'RETRY')"
     rows = conn.execute(

@@ -12,6 +12,7 @@ from qstash_cli.server.http import ApiError, endpoint, read_json
 from qstash_cli.server.ids import now_ms
 from qstash_cli.server.intake import commit, prepare, publish_request
 from qstash_cli.server.publishing import header_bag
+from qstash_cli.server.wire import compact
 
 
 @endpoint
@@ -30,9 +31,16 @@ def _batch_items(items: Any) -> list[dict[str, Any]]:
     for item in items:
         if not isinstance(item, dict) or not isinstance(item.get("destination"), str):
             raise ApiError(400, "each batch item must be an object with a string 'destination'")
-        if not isinstance(item.get("headers", {}), dict) or not isinstance(item.get("body", ""), str):
-            raise ApiError(400, "batch item 'headers' must be an object and 'body' a string")
+        if not isinstance(item.get("headers") or {}, dict):
+            raise ApiError(400, "batch item 'headers' must be an object")
     return items
+
+
+def _item_body(body: Any) -> bytes:
+    """A batch item's body: a string as it is, any other JSON value (the JS SDK sends objects) as compact JSON."""
+    if body is None:
+        return b""
+    return body.encode() if isinstance(body, str) else compact(body)
 
 
 @endpoint
@@ -53,7 +61,7 @@ async def batch(request: Request) -> Any:
             await prepare(
                 srv,
                 bag,
-                str(item.get("body") or "").encode(),
+                _item_body(item.get("body")),
                 item["destination"],
                 caller_ip=caller_ip(request),
                 api="v2",

@@ -10,15 +10,16 @@ import base64
 import json
 from typing import Any
 
-from qstash_cli.server.context import Server, caller_ip, cancel, params, srv_of
-from qstash_cli.server.intake import commit, prepare
 from starlette.requests import Request
 from starlette.routing import Route
 
 from qstash_cli.server import workflow, workflow_queries
+from qstash_cli.server.context import Server, caller_ip, cancel, params, srv_of
 from qstash_cli.server.http import ApiError, endpoint, read_body, read_json
 from qstash_cli.server.ids import now_ms
+from qstash_cli.server.intake import commit, prepare
 from qstash_cli.server.parse import BadValue, duration
+from qstash_cli.server.wire import compact
 
 RUN_FILTERS = frozenset(
     {
@@ -53,7 +54,7 @@ def _checked(request: Request, allowed: frozenset[str]) -> dict[str, list[str]]:
 
 
 async def _cancel_run_messages(srv: Server, run_id: str, *, include_active: bool) -> None:
-    ids = await srv.store.run(workflow.pending_messages, run_id, include_active=include_active)
+    ids = await srv.store.run(workflow.pending_messages, run_id, include_active)
     if ids:
         await cancel(srv, ids)
 
@@ -229,7 +230,7 @@ def _step_bag(headers: dict[str, Any]) -> dict[str, str]:
 async def _publish_step(srv: Server, request: Request, url: str, bag: dict[str, str], step: dict[str, Any]) -> str:
     """Publish a result step the server builds itself (notify, wait timeout); its message id."""
     now = now_ms()
-    prepared = await prepare(srv, bag, workflow.compact(step), url, caller_ip=caller_ip(request), api="v2", now=now)
+    prepared = await prepare(srv, bag, compact(step), url, caller_ip=caller_ip(request), api="v2", now=now)
     [(status, payload, _)] = await commit(srv, [prepared], now)
     return payload["messageId"] if status < 300 else ""
 
