@@ -31,7 +31,7 @@ def _batch_items(items: Any) -> list[dict[str, Any]]:
     for item in items:
         if not isinstance(item, dict) or not isinstance(item.get("destination"), str):
             raise ApiError(400, "each batch item must be an object with a string 'destination'")
-        if not isinstance(item.get("headers") or {}, dict):
+        if item.get("headers") is not None and not isinstance(item["headers"], dict):
             raise ApiError(400, "batch item 'headers' must be an object")
     return items
 
