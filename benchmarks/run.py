@@ -26,17 +26,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import client_figures  # noqa: E402
+import console_figures  # noqa: E402
 import listing  # noqa: E402
 import server_figures  # noqa: E402
 import startup  # noqa: E402
 from common import RESULTS, Row  # noqa: E402
 
-SIZES = {  # startup runs, one-request runs, bulk runs, SDK sample, burst, latency messages, long run
-    "quick": dict(startup=11, request=5, bulk=1, sdk=200, burst=3_000, latency=300, long=20_000),
-    "default": dict(startup=31, request=11, bulk=3, sdk=1_000, burst=10_000, latency=1_000, long=30_000),
-    "full": dict(startup=51, request=21, bulk=5, sdk=1_000, burst=20_000, latency=2_000, long=100_000),
+SIZES = {  # startup runs, one-request runs, bulk runs, SDK sample, burst, latency messages, long run, console rounds
+    "quick": dict(startup=11, request=5, bulk=1, sdk=200, burst=3_000, latency=300, long=20_000, console=1),
+    "default": dict(startup=31, request=11, bulk=3, sdk=1_000, burst=10_000, latency=1_000, long=30_000, console=3),
+    "full": dict(startup=51, request=21, bulk=5, sdk=1_000, burst=20_000, latency=2_000, long=100_000, console=3),
 }
-PARTS = ("startup", "client", "server", "listing")
+PARTS = ("startup", "client", "server", "listing", "console")
 
 
 def fmt(value: float | None, unit: str) -> str:
@@ -126,6 +127,12 @@ def main() -> int:
                     rows += step("listings", listing.listing, server, size["long"])
             finally:
                 server.stop()
+        if "console" in parts:
+            rows.append(
+                step(
+                    "console live stream", console_figures.accept_with_browser, workdir, size["burst"], size["console"]
+                )
+            )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -15,11 +15,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 Conn = sqlite3.Connection
-BATCH = 200  # rows per poll
+BATCH = 100  # rows per poll, at most: what a person can follow, and a bounded cost whatever the load
 FILTERED_BATCH = 5000  # rows scanned per poll by a filtered stream (few match; it never skips)
-MAX_BEHIND = 2000  # rows; further behind than this, a stream skips ahead
+MAX_BEHIND = BATCH  # rows; further behind than this, an unfiltered stream skips to the newest BUSY_BATCH rows
 BACKLOG = 100  # rows shown when a stream opens without a position
-POLL_SECONDS = 0.3
+POLL_SECONDS = 0.5
+BUSY_POLL_SECONDS = 1.0  # while skipping ahead (a burst): fewer, smaller updates for the browser to draw
+BUSY_BATCH = 50
 PING_SECONDS = 15.0
 RECONNECT_MS = 1000
 
@@ -85,8 +87,9 @@ async def stream(
     window = FILTERED_BATCH if filtered else BATCH
     idle = 0.0
     while True:
-        if newest - position > MAX_BEHIND and not filtered:
-            skip_to = newest - BACKLOG
+        busy = newest - position > MAX_BEHIND and not filtered
+        if busy:
+            skip_to = newest - BUSY_BATCH
             yield frame("skipped", {"count": skip_to - position}, skip_to)
             position = skip_to
         if newest > position:
@@ -94,8 +97,9 @@ async def stream(
             if rows:
                 yield frame("entries", [shape(r) for r in rows], position)
                 idle = 0.0
-        await asyncio.sleep(poll)  # at most BATCH rows per poll, however far behind: the cost stays bounded
-        idle += poll
+        wait = max(poll, BUSY_POLL_SECONDS) if busy else poll
+        await asyncio.sleep(wait)  # at most BATCH rows per poll, however far behind: the cost stays bounded
+        idle += wait
         if idle >= PING_SECONDS:
             yield b": ping\n\n"
             idle = 0.0

@@ -3,7 +3,7 @@
 "use strict";
 
 const config = JSON.parse(document.getElementById("config").textContent);
-const STREAM_ROWS = 500;
+const STREAM_ROWS = 200;
 let token = config.token || sessionStorage.getItem("qstash-token") || "";
 let source = null; // the open EventSource, closed when the page changes
 
@@ -190,7 +190,7 @@ function openStream(params, onEntries, onSkipped) {
 
 function streamRow(e) {
   const what = e.callback ? `${e.kind} (${e.callback} of ${e.sourceMessageId || "?"})` : e.kind;
-  return el("tr", { class: "fresh", dataset: { messageId: e.messageId, state: e.state } },
+  return el("tr", { dataset: { messageId: e.messageId, state: e.state } },
     el("td", { class: "mono" }, new Date(e.time).toISOString().slice(11, 23)),
     el("td", {}, stateBadge(e.state)),
     el("td", {}, what),
@@ -224,7 +224,9 @@ pages.stream = (_args, params) => {
   const filters = {};
   for (const [key] of STREAM_FILTERS) if (params.get(key)) filters[key] = params.get(key);
   openStream(filters, (entries) => {
-    for (const e of entries) body.prepend(streamRow(e));
+    const rows = document.createDocumentFragment();
+    for (const e of entries.slice(-STREAM_ROWS).reverse()) rows.append(streamRow(e));
+    body.prepend(rows);
     while (body.children.length > STREAM_ROWS) body.lastElementChild.remove();
     total += entries.length;
     count.textContent = `${total} ${plural(total, "event", "events")} since this page opened (newest first, the last ${STREAM_ROWS} kept)`;
