@@ -44,6 +44,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dev": ("dev", "Run a local QStash server (v1 and v2 API)."),
     "config": ("config_cmd", "Show and change the config file."),
     "login": ("login", "Store a QStash token in a config profile."),
+    "logout": ("auth", "Remove the token of a config profile."),
+    "whoami": ("auth", "Show the profile, URL, region and token source in use."),
+    "auth": ("auth", "Authentication status and logout."),
+    "api": ("api_cmd", "Send an authenticated raw request to the API."),
     "completion": ("completion", "Shell completion scripts."),
 }
 COMMAND_MODULES = tuple(dict.fromkeys(module for module, _ in COMMANDS.values()))

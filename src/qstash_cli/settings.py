@@ -122,11 +122,11 @@ class Settings:
     def resolve(self, key: str) -> tuple[str | None, str]:
         """One setting and where it came from: `flag --url`, `profile NAME` (named with -p), `env NAME`,
         `profile NAME`, `builtin profile dev`, `region US_EAST_1` (the URL), `default`, or `unset`."""
-        flag = getattr(self.opts, key, None) if key in ("url", "token", "api", "region") else None
-        if flag:
-            return flag, f"flag --{key}"
         if key == "region":
             return self._region_source
+        flag = getattr(self.opts, key, None) if key in ("url", "token", "api") else None
+        if flag:
+            return flag, f"flag --{key}"
         profile_value, profile_source = self._profile_value(key)
         if self.explicit_profile and profile_value is not None:
             return profile_value, profile_source

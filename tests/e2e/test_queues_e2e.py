@@ -23,3 +23,13 @@ def test_global_parallelism_and_an_unknown_flow_control_key(live) -> None:
     assert isinstance(figure["parallelismMax"], int) and isinstance(figure["parallelismCount"], int)
     assert live("flow-control", "list", "--json").json == []
     live("flow-control", "get", "nobody", code=3)
+
+
+def test_raw_api_requests_and_whoami(live, dev_server) -> None:
+    live("api", "POST", "/v2/queues", "-d", '{"queueName": "raw", "parallelism": 4}')
+    assert live("api", "GET", "/v2/queues/raw", "--json").json["parallelism"] == 4
+    assert live("api", "GET", "/v2/queues", "-q").stdout == "raw\n"
+    live("api", "GET", "/v2/queues/none", code=3)
+    shown = live("whoami", "--check", "--json").json
+    assert shown["status"] == "token accepted" and shown["url"] == dev_server.url
+    assert dev_server.token not in live("auth", "status").stdout
