@@ -205,7 +205,7 @@ pages.stream = (_args, params) => {
   const inputs = STREAM_FILTERS.map(([key, label]) => {
     const input = key === "state"
       ? el("select", { name: key }, STATES.map((s) => el("option", { value: s, selected: params.get(key) === s }, s || "any")))
-      : el("input", { name: key, value: params.get(key) || "", size: key === "url" ? 28 : 14 });
+      : el("input", { name: key, value: params.get(key) || "", size: key === "url" ? 24 : 11 });
     return el("label", {}, label, input);
   });
   const form = el("form", { class: "toolbar", id: "filters", onsubmit: (event) => {
