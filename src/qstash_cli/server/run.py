@@ -102,7 +102,7 @@ def serve(opts: Options) -> int:
     """Run the server in the foreground; returns an exit code."""
     import uvicorn
 
-    from qstash_cli.server import data
+    from qstash_cli.server import data, datafile
     from qstash_cli.server.app import build
     from qstash_cli.server.context import Server
     from qstash_cli.server.engine import Engine, KeyRing
@@ -127,6 +127,14 @@ def serve(opts: Options) -> int:
             _say(f"Error: cannot create {target.parent}: {exc}")
             return 1
         path, where = str(target), f"data in {target}"
+    held = None
+    if path:
+        try:
+            held = datafile.lock(path)  # one server per data file: never two engines delivering the same messages
+            datafile.check(path)
+        except (datafile.DataFileError, OSError) as exc:
+            _say(f"Error: {exc}" if isinstance(exc, datafile.DataFileError) else f"Error: cannot lock {path}: {exc}")
+            return 1
     try:
         sock = _bind(opts.host, opts.port)
     except OSError as exc:
@@ -134,9 +142,9 @@ def serve(opts: Options) -> int:
         return 1
     try:
         store = Store(path, sync=opts.sync)
-    except Exception as exc:  # noqa: BLE001 - a corrupt or unreadable data file
+    except Exception as exc:  # noqa: BLE001 - an unreadable data file
         sock.close()
-        _say(f"Error: cannot open the data file {path}: {exc}")
+        _say(f"Error: cannot open the data file {path}: {' '.join(str(exc).split())}")
         return 1
     keys = KeyRing(*store.call(data.get_keys, opts.current_key, opts.next_key))
     log = (lambda line: None) if opts.quiet else _say
@@ -199,5 +207,7 @@ def serve(opts: Options) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         store.close()
+        if held is not None:
+            held.close()
         _say("qstash dev: stopped")
     return 0

@@ -1,0 +1,100 @@
+"""`qstash dev` and its data file: a damaged file at start is refused with one line and left byte for byte as it was;
+a second server on the same file refuses to start (an exclusive lock), so no message is ever delivered twice by two
+engines; the lock goes with the process, also on SIGKILL."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.live import free_port, start_dev_server
+from tests.reliability.figures import record
+
+DAMAGES = {
+    "truncated to half": lambda b: b[: len(b) // 2],
+    "truncated mid-page": lambda b: b[: len(b) // 2 + 1234],
+    "truncated to 50 bytes": lambda b: b[:50],
+    "a page zeroed": lambda b: b[:8192] + b"\0" * 4096 + b[12288:],
+    "header overwritten": lambda b: b"SQLite format 9\x00" + b[16:],
+    "not a database": lambda b: b"\x00garbage" * 1000,
+}
+_results: dict[str, int] = {}
+
+
+def _run_server(data: Path, *extra: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "qstash_cli.server", "--port", str(free_port()), "--data", str(data), *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="module")
+def good_file(tmp_path_factory) -> bytes:
+    """The bytes of a real data file holding messages, topics and logs."""
+    where = tmp_path_factory.mktemp("good")
+    server = start_dev_server(where, quiet=True)
+    with server.client() as c:
+        for i in range(200):
+            r = c.post(f"/v2/publish/http://127.0.0.1:1/x{i}", content=b"x" * 300, headers={"Upstash-Delay": "1h"})
+            assert r.status_code == 200
+        assert c.post("/v2/topics/grp/endpoints", json={"endpoints": [{"url": "http://127.0.0.1:1/a"}]}).is_success
+    assert server.stop() == 0
+    assert server.data_path is not None
+    return server.data_path.read_bytes()
+
+
+@pytest.mark.parametrize("damage", list(DAMAGES))
+def test_damaged_data_file_is_refused_and_left_untouched(tmp_path, good_file, damage) -> None:
+    data = tmp_path / "dev.sqlite3"
+    data.write_bytes(DAMAGES[damage](good_file))
+    digest = hashlib.sha256(data.read_bytes()).hexdigest()
+    done = _run_server(data)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1, done.stderr
+    assert len(lines) == 1 and lines[0].startswith(f"Error: the data file {data} is damaged ("), done.stderr
+    assert "left untouched" in lines[0] and "Traceback" not in done.stderr
+    assert hashlib.sha256(data.read_bytes()).hexdigest() == digest, "the damaged file was modified"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dev.sqlite3", "dev.sqlite3.lock"]
+    _results[damage] = done.returncode
+    record("damaged_data_file", {"cases": len(_results), "refused_untouched": len(_results)})
+
+
+def test_an_empty_file_is_a_new_data_file(tmp_path) -> None:
+    data = tmp_path / "dev.sqlite3"
+    data.write_bytes(b"")
+    server = start_dev_server(tmp_path, data=data, quiet=True)
+    try:
+        with server.client() as c:
+            assert c.get("/v2/topics").status_code == 200
+    finally:
+        assert server.stop() == 0
+
+
+def test_second_server_on_one_data_file_refuses_and_nothing_is_delivered_twice(tmp_path, sink) -> None:
+    first = start_dev_server(tmp_path, "first", quiet=True)
+    assert first.data_path is not None
+    try:
+        with first.client() as c:
+            ids = [c.post(f"/v2/publish/{sink.url}/d{i}", content=b"x").json()["messageId"] for i in range(20)]
+            seconds = []
+            for _ in range(3):  # each try while the first holds delivery of live messages
+                later = c.post(f"/v2/publish/{sink.url}/late", content=b"y", headers={"Upstash-Delay": "2s"})
+                ids.append(later.json()["messageId"])
+                seconds.append(_run_server(first.data_path))
+        for done in seconds:
+            lines = done.stderr.strip().splitlines()
+            assert done.returncode == 1, done.stderr
+            assert lines == [
+                f"Error: the data file {first.data_path} is in use by another qstash dev (pid {first.proc.pid}); "
+                "stop it, or pass another --data"
+            ], done.stderr
+        got = sink.wait_for(len(ids), timeout=30)
+        delivered = [r.header("upstash-message-id") for r in got]
+        assert sorted(delivered) == sorted(ids), "a message was lost or delivered twice"
+        record("two_servers_one_file", {"second_starts_tried": len(seconds), "refused": 3, "delivered_twice": 0})
+    finally:
+        first.kill()  # SIGKILL: the OS drops the lock with the process
+    again = start_dev_server(tmp_path, "again", data=first.data_path, quiet=True)
+    assert again.stop() == 0
