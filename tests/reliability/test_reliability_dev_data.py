@@ -1,17 +1,19 @@
 """`qstash dev` and its data file: a damaged file at start is refused with one line and left byte for byte as it was;
 a second server on the same file refuses to start (an exclusive lock), so no message is ever delivered twice by two
-engines; the lock goes with the process, also on SIGKILL."""
+engines, and the lock goes with the process, also on SIGKILL; a full disk answers 507 and loses nothing accepted."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.live import free_port, start_dev_server
+from tests.live import DevServer, free_port, start_dev_server
 from tests.reliability.figures import record
 
 DAMAGES = {
@@ -98,3 +100,63 @@ def test_second_server_on_one_data_file_refuses_and_nothing_is_delivered_twice(t
         first.kill()  # SIGKILL: the OS drops the lock with the process
     again = start_dev_server(tmp_path, "again", data=first.data_path, quiet=True)
     assert again.stop() == 0
+
+
+# -- the disk filling up ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path) -> Iterator[Path]:
+    """A 1 MB tmpfs (root only), unmounted at the end."""
+    where = tmp_path / "disk"
+    where.mkdir()
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+def test_disk_full_answers_507_and_every_accepted_publish_survives(tmp_path, small_disk) -> None:
+    server = DevServer(free_port(), small_disk / "dev.sqlite3", tmp_path / "dev.log", {"quiet": True})
+    accepted: list[str] = []
+    refused: dict[int, int] = {}
+    first_refusal = None
+    try:
+        server.start()
+        with server.client() as c:
+            streak = 0
+            for i in range(2000):  # bounded: 1 MB fills after ~100 of these
+                r = c.post("/v2/publish/http://127.0.0.1:1/x", content=b"x" * 8000, headers={"Upstash-Delay": "1h"})
+                if r.is_success:
+                    accepted.append(r.json()["messageId"])
+                    streak = 0
+                    continue
+                assert r.headers["content-type"].startswith("application/json"), r.text
+                assert r.status_code == 507 and "full" in r.json()["error"], r.text
+                refused[r.status_code] = refused.get(r.status_code, 0) + 1
+                first_refusal = i if first_refusal is None else first_refusal
+                streak += 1
+                if streak == 50:
+                    break
+            assert streak == 50, "the disk never filled"
+            assert c.get("/v2/keys").status_code == 200  # still serving
+            refused_schedule = c.post("/v2/schedules/http://127.0.0.1:1/s", headers={"Upstash-Cron": "* * * * *"})
+            assert refused_schedule.status_code == 507, refused_schedule.text
+        server.stop()
+        # room again (the user freed space): restart on the same file, everything that got a 2xx is there
+        subprocess.run(["mount", "-o", "remount,size=32m", str(small_disk)], check=True)
+        server.start()
+        with server.client() as c:
+            missing = [mid for mid in accepted if c.get(f"/v2/messages/{mid}").status_code != 200]
+            assert c.post("/v2/publish/http://127.0.0.1:1/x", content=b"y", headers={"Upstash-Delay": "1h"}).is_success
+    finally:
+        server.kill()
+    record(
+        "disk_full",
+        {"accepted": len(accepted), "refused_507": refused.get(507, 0), "accepted_then_lost": len(missing)},
+    )
+    assert accepted and not missing, f"{len(missing)} accepted messages lost"

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from qstash_cli.server.catalog import NotFound
 from qstash_cli.server.parse import BadValue
 from qstash_cli.server.publishing import LimitError
+from qstash_cli.server.store import DiskFull
 
 
 class ApiError(Exception):
@@ -70,6 +71,8 @@ def endpoint(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
             return error(412, str(exc))
         except BadValue as exc:
             return error(400, str(exc))
+        except DiskFull as exc:  # nothing was stored: never a 2xx
+            return error(507, f"insufficient storage: {exc}; nothing was stored")
 
     return wrapper
 

@@ -82,6 +82,17 @@ Job = Callable[..., Any]
 MAX_BATCH = 1000
 
 
+class DiskFull(Exception):
+    """A write failed because the disk (or file size limit) of the data file is full; nothing of it was stored."""
+
+
+def _storage_error(exc: Exception) -> Exception:
+    """DiskFull for SQLite's 'database or disk is full' (SQLITE_FULL), else the error itself."""
+    if isinstance(exc, sqlite3.Error) and (getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL):
+        return DiskFull(f"the disk holding the data file is full ({exc})")
+    return exc
+
+
 class Store:
     """The database and its writer thread. `await run(fn, *args)` runs `fn(conn, *args)` and returns its result
     after the transaction holding it has committed; `submit` does the same without waiting."""
@@ -176,23 +187,27 @@ class Store:
     def _run_batch(self, batch: list[tuple]) -> None:
         conn = self.conn
         results: list[tuple[bool, Any]] = []
-        conn.execute("BEGIN IMMEDIATE")
-        for fn, args, _loop, _future in batch:
-            conn.execute("SAVEPOINT job")
-            try:
-                value = fn(conn, *args)
-            except Exception as exc:  # noqa: BLE001 - handed back to the caller
-                conn.execute("ROLLBACK TO job")
-                conn.execute("RELEASE job")
-                results.append((False, exc))
-            else:
-                conn.execute("RELEASE job")
-                results.append((True, value))
         try:
+            conn.execute("BEGIN IMMEDIATE")
+            for fn, args, _loop, _future in batch:
+                conn.execute("SAVEPOINT job")
+                try:
+                    value = fn(conn, *args)
+                except Exception as exc:  # noqa: BLE001 - handed back to the caller
+                    if not conn.in_transaction:  # SQLite rolled the whole transaction back (disk full, I/O error)
+                        raise
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                    results.append((False, _storage_error(exc)))
+                else:
+                    conn.execute("RELEASE job")
+                    results.append((True, value))
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            conn.execute("ROLLBACK")
-            results = [(False, exc)] * len(batch)
+        except Exception as exc:  # noqa: BLE001 - nothing of this batch is stored: every caller gets the error, none a result
+            with contextlib.suppress(sqlite3.Error):
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            results = [(False, _storage_error(exc))] * len(batch)
         by_loop: dict[Any, list] = {}
         for (_fn, _args, loop, future), result in zip(batch, results, strict=True):
             if future is None:
