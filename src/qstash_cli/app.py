@@ -425,6 +425,8 @@ def run(argv: list[str] | None = None) -> int:
             _prepare_completion()
         command = build_command()
         result = command.main(args=args, prog_name="qstash", standalone_mode=False)
+        if result == EXIT_INTERRUPTED:  # Typer turns Ctrl-C into Exit(130), silently
+            sys.stderr.write("Interrupted\n")
         return result if isinstance(result, int) else 0
     except QstashError as exc:
         if debug:
@@ -453,5 +455,15 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    sys.exit(run())
+    """Console-script entry point. A reader that closed the pipe early (`qstash ... | head -1`) ends it quietly with
+    exit 1: no BrokenPipeError trace, not even from the interpreter's last flush."""
+    try:
+        code = run()
+    except SystemExit as exc:  # Typer's own exit on EPIPE
+        code = exc.code if isinstance(exc.code, int) else 1
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = code or 1
+    sys.exit(code)

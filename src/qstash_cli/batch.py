@@ -19,6 +19,7 @@ from a small thread pool; results are printed in line order as chunks complete, 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -319,20 +320,43 @@ class Batch:
         return Outcome(number, msg.destination, data=data)
 
     def run(self, lines: Iterable[tuple[int, bytes]]) -> Iterator[Outcome]:
-        """Outcomes in line order; at most 2 × workers chunks in flight."""
+        """Outcomes in line order; at most 2 × workers chunks in flight. After a Ctrl-C, `sent_anyway()` has the
+        outcomes of the chunks already sent (they must still be reported)."""
         self.client.transport.http  # noqa: B018 - create the shared httpx client before the threads start
-        pending: deque[tuple[Future[list[Outcome]] | None, list[Outcome]]] = deque()
+        pending = self._pending = deque()
+        self._ready = deque()
         pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="qstash-batch")
         try:
             for chunk in self.chunks(lines):
                 future = pool.submit(self.send, chunk.items) if chunk.items else None
                 pending.append((future, chunk.invalid))
                 while len(pending) >= 2 * self.workers:
-                    yield from _collect(*pending.popleft())
+                    yield from self._next_done()
             while pending:
-                yield from _collect(*pending.popleft())
+                yield from self._next_done()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    _pending: deque[tuple[Future[list[Outcome]] | None, list[Outcome]]]
+    _ready: deque[Outcome]
+
+    def _next_done(self) -> Iterator[Outcome]:
+        """The oldest chunk's outcomes, one by one (kept until handed out: an interrupt loses none)."""
+        outcomes = _collect(*self._pending[0])
+        self._pending.popleft()
+        self._ready.extend(outcomes)
+        while self._ready:
+            yield self._ready.popleft()
+
+    def sent_anyway(self) -> list[Outcome]:
+        """After the run stopped early (the pool is shut down, queued chunks cancelled): the outcomes not handed out
+        yet of the chunks that were sent, in line order."""
+        out = list(getattr(self, "_ready", ()))
+        for future, invalid in getattr(self, "_pending", ()):
+            if future is None or not future.cancelled():
+                with contextlib.suppress(QstashError):  # e.g. a 401: nothing of that chunk was sent
+                    out.extend(_collect(future, invalid))
+        return out
 
 
 def _collect(future: Future[list[Outcome]] | None, invalid: list[Outcome]) -> list[Outcome]:
@@ -366,8 +390,9 @@ def publish_file(
     failed: list[Outcome] = []
     sent = 0
     progress = _progress(None if source == "-" else count_lines(source))
+    outcomes = batch.run(read_lines(stream))
     try:
-        for outcome in batch.run(read_lines(stream)):
+        for outcome in outcomes:
             _print(out, outcome)
             if outcome.error is not None:
                 failed.append(outcome)
@@ -375,6 +400,14 @@ def publish_file(
                 sent += 1
             if progress:
                 progress(1)
+    except KeyboardInterrupt:  # report what was sent before stopping: those messages are in QStash
+        outcomes.close()  # waits for the chunks in flight, cancels the rest
+        late = batch.sent_anyway()
+        for outcome in late:
+            _print(out, outcome)
+        sent += sum(o.error is None for o in late)
+        out.stderr.write(f"interrupted: {sent} message(s) sent (listed above); the lines after them were not sent\n")
+        raise
     finally:
         if progress:
             progress(None)

@@ -137,15 +137,20 @@ class Output:
             if isinstance(items, (str, bytes, dict)) or not isinstance(items, Iterable):
                 raise unexpected_shape("a list", items)
             out = self.stdout
-            try:
-                for item in items:
-                    out.write(("," if count else "[") + "\n  " + json.dumps(item, ensure_ascii=False))
-                    count += 1
-            except BaseException:
-                if count:
-                    out.write("\n]\n")
-                    out.flush()
-                raise
+            with _RowGuard() as guard:
+                try:
+                    for item in items:
+                        text = ("," if count else "[") + "\n  " + json.dumps(item, ensure_ascii=False)
+                        guard.writing = True
+                        out.write(text)
+                        count += 1
+                        guard.done()
+                except BaseException:
+                    guard.writing = True  # a second Ctrl-C waits until the array is closed
+                    if count:
+                        out.write("\n]\n")
+                        out.flush()
+                    raise
             out.write("\n]\n" if count else "[]\n")
             out.flush()
             return count
@@ -157,10 +162,13 @@ class Output:
                 count += 1
             return count
         if self.mode == PLAIN:  # the header comes with the first row: an error before it leaves stdout empty
-            for item in items:
-                row = "\t".join(_one_line(cell(c, item, False)) for c in columns)
-                self.line(row if count else "\t".join(c.header for c in columns) + "\n" + row)
-                count += 1
+            with _RowGuard() as guard:
+                for item in items:
+                    row = "\t".join(_one_line(cell(c, item, False)) for c in columns)
+                    guard.writing = True
+                    self.line(row if count else "\t".join(c.header for c in columns) + "\n" + row)
+                    count += 1
+                    guard.done()
             if not count:
                 self.line("\t".join(c.header for c in columns))
             return count
@@ -224,6 +232,43 @@ class Output:
 
         if not typer.confirm(f"{question[0].upper()}{question[1:]}?", default=False, err=True):
             raise Aborted("aborted; nothing was changed")
+
+
+class _RowGuard:
+    """Ctrl-C during a listing never lands between writing a row and counting it (nor mid-row): while `writing`,
+    SIGINT is held and raised by `done()`. Only in the main thread, where Python runs signal handlers."""
+
+    def __init__(self) -> None:
+        self.writing = False
+        self._pending = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _RowGuard:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if not self.writing:
+            raise KeyboardInterrupt
+        self._pending = True
+
+    def done(self) -> None:
+        self.writing = False
+        if self._pending:
+            self._pending = False
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            import signal
+
+            signal.signal(signal.SIGINT, self._previous)
+        if self._pending and exc[0] is None:
+            raise KeyboardInterrupt
 
 
 def unexpected_shape(expected: str, data: Any) -> ApiError:

@@ -3,11 +3,16 @@ truncated bodies, hanging peers, garbage instead of HTTP)."""
 
 from __future__ import annotations
 
+import json
 import socket
 import struct
 import threading
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 MODES = (
     "reset",
@@ -123,3 +128,59 @@ def refused_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+class _Endless(BaseHTTPRequestHandler):
+    """An API that never runs out: every listing page has 100 entries and a next cursor; `/v2/batch` answers after
+    `delay` seconds with one messageId per item."""
+
+    delay = 0.0
+    protocol_version = "HTTP/1.1"
+
+    def _send(self, data: object) -> None:
+        body = json.dumps(data).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        page = int(parse_qs(urlsplit(self.path).query).get("cursor", ["0"])[0] or 0)
+        time.sleep(self.delay)
+        rows = [
+            {"messageId": f"msg_{page}_{i}", "time": 1_700_000_000_000 + page * 100 + i, "state": "DELIVERED"}
+            for i in range(100)
+        ]
+        self._send({"events": rows, "messages": rows, "cursor": str(page + 1)})
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        time.sleep(self.delay)
+        if self.path.startswith("/v2/batch"):
+            self._send([{"messageId": f"msg_{uuid.uuid4().hex[:12]}"} for _ in json.loads(body)])
+        else:
+            self._send({"messageId": f"msg_{uuid.uuid4().hex[:12]}"})
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that went away mid-request (Ctrl-C, a closed pipe) is what these tests do
+
+
+@contextmanager
+def endless_api(delay: float = 0.0) -> Iterator[str]:
+    """`with endless_api() as url:` an API on 127.0.0.1 whose listings never end (for Ctrl-C and `| head -1`)."""
+    handler = type("Handler", (_Endless,), {"delay": delay})
+    server = _QuietServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
