@@ -28,7 +28,9 @@ def states(live, message_id: str, *args: str) -> list[str]:
     return [e["state"] for e in entries]
 
 
-def test_delivered_message_story_in_both_dialects(live, sink) -> None:
+def test_delivered_message_story_in_both_dialects(live, sink, dev_server_factory, monkeypatch) -> None:
+    # a server that forgets delivered messages at once (no grace window), so `messages get` falls back to events
+    monkeypatch.setenv("QSTASH_URL", dev_server_factory(message_grace="0").url)
     mid = live("publish", f"{sink.url}/ok", "-d", "hello", "-q").stdout.strip()
     assert sink.wait_for(1)[0].body == b"hello"
     assert eventually(lambda: "DELIVERED" in states(live, mid), what="DELIVERED event")

@@ -10,7 +10,9 @@ PLANS = ("free", "payg", "pro")
 
 
 def dev(
-    port: int = typer.Option(8080, "--port", envvar="QSTASH_DEV_PORT", help="Port to listen on."),
+    port: int = typer.Option(
+        8080, "--port", "-port", envvar="QSTASH_DEV_PORT", help="Port to listen on (-port=N as the official server)."
+    ),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; anything but loopback prints a warning."),
     data: Path | None = typer.Option(
         None, "--data", help="SQLite data file [default: dev.sqlite3 in the user data dir, e.g. ~/.local/share/qstash]."
@@ -22,6 +24,7 @@ def dev(
     quota: str = typer.Option(
         "payg",
         "--quota",
+        "-quota",
         envvar="QSTASH_DEV_QUOTA",
         help="Plan limits to enforce: free, payg or pro (message size → 413; retries, delay, schedules, topics, "
         "queues → 412).",
@@ -40,6 +43,14 @@ def dev(
     ),
     workers: int = typer.Option(64, "--workers", help="Concurrent deliveries."),
     quiet: bool = typer.Option(False, "--quiet", help="No per-request and per-delivery lines on stderr."),
+    log_port: int | None = typer.Option(
+        None, "--log-port", "-log-port", envvar="QSTASH_DEV_LOG_PORT", hidden=True, help="Accepted, not used."
+    ),
+    message_grace: float = typer.Option(
+        600.0,
+        "--message-grace",
+        help="Seconds a delivered message still answers GET /v2/messages/{id} (then 404).",
+    ),
     no_console: bool = typer.Option(
         False, "--no-console", help="Do not serve the browser console at http://HOST:PORT/ (see README: console)."
     ),
@@ -61,6 +72,7 @@ def dev(
         memory=memory,
         quota=quota.lower(),
         dedup_window=dedup_window,
+        message_grace=message_grace,
         backoff_scale=backoff_scale,
         sync=sync,
         workers=workers,

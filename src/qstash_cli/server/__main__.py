@@ -6,18 +6,23 @@ import argparse
 import os
 import sys
 
-from qstash_cli.server.run import DEFAULT_DEDUP_WINDOW, Options, serve
+from qstash_cli.server.run import DEFAULT_DEDUP_WINDOW, DEFAULT_MESSAGE_GRACE, Options, serve
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m qstash_cli.server", description="Local QStash-compatible server.")
-    p.add_argument("--port", type=int, default=int(os.environ.get("QSTASH_DEV_PORT", "8080")))
+    # -port / -quota / -log-port: the official server's flag spellings (Go flags) work too
+    p.add_argument("--port", "-port", type=int, default=int(os.environ.get("QSTASH_DEV_PORT", "8080")))
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--data", default=None, help="SQLite file (default: under the user data dir)")
     p.add_argument("--memory", action="store_true", help="keep nothing: in-memory database")
     p.add_argument("--token", default=None)
-    p.add_argument("--quota", default=os.environ.get("QSTASH_DEV_QUOTA", "payg"), choices=["free", "payg", "pro"])
+    p.add_argument("--log-port", "-log-port", type=int, default=None, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--quota", "-quota", default=os.environ.get("QSTASH_DEV_QUOTA", "payg"), choices=["free", "payg", "pro"]
+    )
     p.add_argument("--dedup-window", type=float, default=DEFAULT_DEDUP_WINDOW, help="seconds (default 600)")
+    p.add_argument("--message-grace", type=float, default=DEFAULT_MESSAGE_GRACE, help="seconds (default 600)")
     p.add_argument("--backoff-scale", type=float, default=1.0)
     p.add_argument("--sync", choices=["normal", "full"], default="normal")
     p.add_argument("--workers", type=int, default=64)
@@ -31,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         memory=a.memory,
         quota=a.quota,
         dedup_window=a.dedup_window,
+        message_grace=a.message_grace,
         backoff_scale=a.backoff_scale,
         sync=a.sync,
         workers=a.workers,

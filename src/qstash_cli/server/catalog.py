@@ -72,8 +72,11 @@ def topic_rename(conn: Conn, key: str, name: str, now: int) -> dict[str, Any]:
     return topic_require(conn, topic["id"])
 
 
-def topic_delete(conn: Conn, key: str) -> None:
-    topic = topic_require(conn, key)
+def topic_delete(conn: Conn, key: str, missing_ok: bool = False) -> None:
+    """Delete a topic and its endpoints; an unknown one is NotFound unless `missing_ok` (v2 is idempotent)."""
+    topic = topic_get(conn, key) if missing_ok else topic_require(conn, key)
+    if topic is None:
+        return
     conn.execute("DELETE FROM endpoints WHERE topic_id = ?", (topic["id"],))
     conn.execute("DELETE FROM topics WHERE id = ?", (topic["id"],))
 

@@ -29,6 +29,7 @@ class Server:
     token: str
     dedup_window_ms: int
     console_token_in_page: bool = False  # the console page carries the token (a loopback server)
+    message_grace_ms: int = 600_000  # how long GET /v2/messages/{id} still answers after delivery
 
 
 def srv_of(request: Request) -> Server:

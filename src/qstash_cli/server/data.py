@@ -10,7 +10,7 @@ from typing import Any
 from qstash_cli.server import workflow
 from qstash_cli.server.filters import Filters, Params
 from qstash_cli.server.ids import dlq_id, new_id, new_signing_key
-from qstash_cli.server.models import FINAL, PENDING, Delivery, MessageSpec, Outcome, Target
+from qstash_cli.server.models import FINAL, PENDING, Delivery, MessageSpec, Outcome, Target, label_column
 from qstash_cli.server.wire import compact
 
 Conn = sqlite3.Connection
@@ -76,7 +76,7 @@ def add_log(
             d.endpoint_name,
             d.schedule_id,
             d.queue_name,
-            d.meta.get("label"),
+            label_column(d.meta),
             status,
             header,
             body,
@@ -342,7 +342,7 @@ def record_attempt(conn: Conn, d: Delivery, o: Outcome) -> list[Delivery]:
                     d.topic_name,
                     d.queue_name,
                     d.schedule_id,
-                    d.meta.get("label"),
+                    label_column(d.meta),
                     o.status,
                     json.dumps(o.headers),
                     o.body[:RESPONSE_BODY_LIMIT],

@@ -10,6 +10,12 @@ PENDING = ("CREATED", "RETRY", "ACTIVE")
 FINAL = ("DELIVERED", "FAILED", "CANCELLED")
 
 
+def label_column(meta: dict[str, Any]) -> str | None:
+    """The labels as the store's `label` column keeps them (comma-joined; filters match one exactly)."""
+    labels = meta.get("labels") or ([meta["label"]] if meta.get("label") else [])
+    return ",".join(labels) or None
+
+
 @dataclass
 class Target:
     """Where one task delivers: a URL, and the topic endpoint it came from (if any)."""

@@ -10,11 +10,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from qstash_cli.server.ids import new_id
-from qstash_cli.server.models import MessageSpec, Target
+from qstash_cli.server.models import MessageSpec, Target, label_column
 from qstash_cli.server.parse import BadValue, check_retry_delay, duration, split_cron
 from qstash_cli.server.quota import Quota
 
 DEFAULT_RETRIES = 3
+DEFAULT_PERIOD = 1  # seconds: a flow-control rate counts per second unless a period is given
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 NAME_RE = re.compile(r"^[a-zA-Z0-9_.-]{1,200}$")
 _HOP = {
@@ -203,7 +204,8 @@ def parse_config(bag: Mapping[str, str], *, quota: Quota, caller_ip: str, api: s
         meta["delay"] = delay
     if bag.get("upstash-label"):
         labels = [x.strip() for x in bag["upstash-label"].split(",") if x.strip()]
-        meta["label"], meta["labels"] = ",".join(labels), labels
+        if labels:
+            meta["label"], meta["labels"] = labels[0], labels
     if bag.get("upstash-flow-control-key"):
         meta["flowControlKey"] = bag["upstash-flow-control-key"]
         for part in bag.get("upstash-flow-control-value", "").split(","):
@@ -212,6 +214,7 @@ def parse_config(bag: Mapping[str, str], *, quota: Quota, caller_ip: str, api: s
                 meta["rate" if key == "ratePerSecond" else key] = _int({key: value}, key)
             elif key == "period":
                 meta["period"] = int(duration(value, name="period"))
+        meta.setdefault("period", DEFAULT_PERIOD)
     dedup_id = bag.get("upstash-deduplication-id") or None
     if dedup_id is not None and (":" in dedup_id or any(c.isspace() for c in dedup_id)):
         raise BadValue("Upstash-Deduplication-Id must not contain ':' or whitespace")
@@ -287,7 +290,7 @@ def make_specs(
                 topic_name=topic["name"] if topic is not None else None,
                 queue_name=queue_name,
                 schedule_id=schedule_id,
-                label=meta.get("label"),
+                label=label_column(meta),
             )
         )
     return specs

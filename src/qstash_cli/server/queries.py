@@ -109,9 +109,15 @@ def seq_cursor(cursor: str | None, default: int = 1 << 62) -> int:
 # -- v2 ---------------------------------------------------------------------------------------------------------
 
 
-def v2_message(conn: Conn, message_id: str) -> tuple[Row, Row | None]:
-    """A pending message and its most relevant task."""
-    m = conn.execute("SELECT * FROM messages WHERE id = ? AND done = 0", (message_id,)).fetchone()
+def v2_message(conn: Conn, message_id: str, since: int) -> tuple[Row, Row | None]:
+    """A pending message, or one delivered or failed (not cancelled) at `since` or later, and its most relevant
+    task."""
+    m = conn.execute(
+        "SELECT * FROM messages WHERE id = ? AND (done = 0 OR (NOT EXISTS (SELECT 1 FROM tasks WHERE message_id = "
+        "messages.id AND state = 'CANCELLED') AND (SELECT MAX(completed_at) FROM tasks WHERE message_id = "
+        "messages.id) > ?))",
+        (message_id, since),
+    ).fetchone()
     if m is None:
         raise NotFound(f"message {message_id!r} not found (delivered, cancelled or unknown)")
     task = conn.execute(

@@ -15,6 +15,7 @@ from pathlib import Path
 from qstash_cli import devcreds
 
 DEFAULT_DEDUP_WINDOW = 600.0
+DEFAULT_MESSAGE_GRACE = 600.0  # seconds a delivered message stays readable by GET /v2/messages/{id}
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Options:
     token: str = devcreds.DEV_TOKEN
     quota: str = "payg"
     dedup_window: float = DEFAULT_DEDUP_WINDOW
+    message_grace: float = DEFAULT_MESSAGE_GRACE
     backoff_scale: float = 1.0
     sync: str = "normal"
     workers: int = 64
@@ -158,6 +160,7 @@ def serve(opts: Options) -> int:
     )
     sched = Scheduler(store, engine, log=log)
     srv = Server(store, engine, sched, keys, quota, opts.token, int(opts.dedup_window * 1000), is_loopback(opts.host))
+    srv.message_grace_ms = int(opts.message_grace * 1000)
     shown_host = f"[{opts.host}]" if ":" in opts.host else opts.host
     url = f"http://{shown_host}:{sock.getsockname()[1]}"
 

@@ -10,8 +10,8 @@ from starlette.routing import Route
 from qstash_cli.server import data, queries
 from qstash_cli.server.context import cancel, cancel_one, query, srv_of
 from qstash_cli.server.filters import LABEL, META, URL_HOST, URL_PATH, Filters, integer
-from qstash_cli.server.handlers import fetch
 from qstash_cli.server.http import ApiError, endpoint, read_json
+from qstash_cli.server.ids import now_ms
 from qstash_cli.server.shapes import message_v2
 
 # Without any filter a bulk cancel cancels every pending message (up to `count`), as QStash documents.
@@ -31,6 +31,15 @@ CANCEL_FILTERS = Filters(
     },
     ids=("messageIds", "messageId"),
 )
+
+
+@endpoint
+async def get_message(request: Request) -> Any:
+    """A pending message, or a finished one for the server's grace window after its delivery (SDK tests publish,
+    then read the message back), as QStash keeps it "shortly after"."""
+    srv = srv_of(request)
+    since = now_ms() - srv.message_grace_ms
+    return message_v2(*await srv.store.run(queries.v2_message, request.path_params["id"], since))
 
 
 @endpoint
@@ -57,6 +66,6 @@ async def cancel_messages(request: Request) -> Any:
 
 ROUTES = [
     Route("/v2/messages", cancel_messages, methods=["DELETE"]),
-    Route("/v2/messages/{id}", fetch(queries.v2_message, "id", lambda found: message_v2(*found)), methods=["GET"]),
+    Route("/v2/messages/{id}", get_message, methods=["GET"]),
     Route("/v2/messages/{id}", cancel_message, methods=["DELETE"]),
 ]

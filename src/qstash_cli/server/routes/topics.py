@@ -74,7 +74,7 @@ async def remove_endpoints(request: Request) -> Any:
 ROUTES = [
     Route("/v2/topics", listing(catalog.topic_list, group_v2), methods=["GET"]),
     Route("/v2/topics/{name}", fetch(catalog.topic_require, "name", group_v2), methods=["GET"]),
-    Route("/v2/topics/{name}", act(catalog.topic_delete, "name"), methods=["DELETE"]),
+    Route("/v2/topics/{name}", act(catalog.topic_delete, "name", True), methods=["DELETE"]),
     Route("/v2/topics/{name}", patch_group, methods=["PATCH"]),
     Route("/v2/topics/{name}/endpoints", add_endpoints, methods=["POST", "PUT"]),
     Route("/v2/topics/{name}/endpoints", remove_endpoints, methods=["DELETE"]),
