@@ -324,3 +324,18 @@ def test_chunk_rejected_whole_is_split_until_the_bad_line_is_isolated(cli, mock_
     assert [line for i, line in enumerate(out) if i != 6] == [f"{i}\tmsg_{i}" for i in range(1, 11) if i != 7]
     assert sorted(accepted, key=int) == [str(i) for i in range(1, 11) if i != 7]  # each good line accepted once
     assert "Error: 1 of 10 line(s) failed: 7" in r.stderr
+
+
+def test_a_lines_own_destination_and_body_win_over_destination_and_d(cli, mock_api, tmp_path) -> None:
+    """Documented precedence: DESTINATION and -d are defaults; a line's own destination / body win."""
+    echo(mock_api)
+    f = jsonl(tmp_path, {}, {"body": "mine"}, {"destination": "other"}, {"destination": "other", "body": None})
+    r = cli("publish", DEST, "--batch", f, "-d", "default")
+    assert r.exit_code == 0, r.stderr
+    [items] = batch_items(mock_api)
+    assert [(i["destination"], i.get("body")) for i in items] == [
+        (DEST, "default"),
+        (DEST, "mine"),
+        ("other", "default"),
+        ("other", None),
+    ]
