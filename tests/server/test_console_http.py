@@ -206,3 +206,13 @@ def test_an_older_data_file_gets_the_request_header_column(tmp_path):
         assert store.conn.execute("SELECT message_id FROM logs").fetchall()[0][0] == "msg_old"
     finally:
         store.close()
+
+
+def test_an_open_stream_ends_when_the_server_stops(dev_server):
+    with httpx.stream("GET", f"{dev_server.url}/console/api/stream", headers=dev_server.auth, timeout=20) as r:
+        events = sse(r)
+        assert next(events)[0] == "hello"
+        assert dev_server.stop() == 0
+        assert list(events) == []  # the response ended (the server did not wait out its graceful timeout)
+    assert "graceful shutdown exceeded" not in dev_server.log()
+    assert "qstash dev: stopped" in dev_server.log()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
@@ -30,6 +31,7 @@ class Server:
     dedup_window_ms: int
     console_token_in_page: bool = False  # the console page carries the token (a loopback server)
     message_grace_ms: int = 600_000  # how long GET /v2/messages/{id} still answers after delivery
+    closing: asyncio.Event = field(default_factory=asyncio.Event)  # set when the server starts to shut down
 
 
 def srv_of(request: Request) -> Server:

@@ -76,10 +76,11 @@ async def stream(
     last_event_id: str | None = None,
     after: str | None = None,
     poll: float = POLL_SECONDS,
+    closing: asyncio.Event | None = None,
 ) -> AsyncIterator[bytes]:
     """Server-sent events for the log rows matching `where`: `entries` (a list of `shape(row)`, oldest first, id =
     the last seq read), `skipped` (`{count}` rows left out to catch up; unfiltered streams only), and a comment
-    line as keep-alive. `read` is `Store.read`."""
+    line as keep-alive. `read` is `Store.read`; the stream ends when `closing` is set (the server shuts down)."""
     newest = await read(latest_seq)
     position = start_position(newest, last_event_id, after)
     yield f"retry: {RECONNECT_MS}\n".encode() + frame("hello", {"seq": position, "newest": newest})
@@ -98,9 +99,22 @@ async def stream(
                 yield frame("entries", [shape(r) for r in rows], position)
                 idle = 0.0
         wait = max(poll, BUSY_POLL_SECONDS) if busy else poll
-        await asyncio.sleep(wait)  # at most BATCH rows per poll, however far behind: the cost stays bounded
+        if await _closed(closing, wait):  # at most BATCH rows per poll, however far behind: the cost stays bounded
+            return
         idle += wait
         if idle >= PING_SECONDS:
             yield b": ping\n\n"
             idle = 0.0
         newest = await read(latest_seq)
+
+
+async def _closed(closing: asyncio.Event | None, wait: float) -> bool:
+    """Sleep `wait` seconds, or less when `closing` is set; whether it is."""
+    if closing is None:
+        await asyncio.sleep(wait)
+        return False
+    try:
+        await asyncio.wait_for(closing.wait(), wait)
+    except TimeoutError:
+        return False
+    return True

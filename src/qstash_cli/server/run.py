@@ -100,6 +100,24 @@ def _stop(signum: int, frame: object) -> None:
     raise _Stopped
 
 
+def _uvicorn_server() -> type:
+    import uvicorn
+
+    class Closing(uvicorn.Server):
+        """Sets `closing` as shutdown begins, so long-lived responses (the console's event streams) end instead of
+        holding the exit up for the whole graceful-shutdown timeout."""
+
+        def __init__(self, config: uvicorn.Config, closing: asyncio.Event) -> None:
+            super().__init__(config)
+            self.closing = closing
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            self.closing.set()
+            await super().shutdown(sockets)
+
+    return Closing
+
+
 def serve(opts: Options) -> int:
     """Run the server in the foreground; returns an exit code."""
     import uvicorn
@@ -202,9 +220,10 @@ def serve(opts: Options) -> int:
         h11_max_incomplete_event_size=256 * 1024,
         server_header=False,
     )
+    _Uvicorn = _uvicorn_server()  # noqa: N806 - a class
     previous = signal.signal(signal.SIGTERM, _stop)  # uvicorn re-raises the signal it handled, after shutting down
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        _Uvicorn(config, srv.closing).run(sockets=[sock])
     except (KeyboardInterrupt, _Stopped):
         pass
     finally:

@@ -256,8 +256,13 @@ function attemptCard(a) {
         a.response ? [headerRows(a.response.headers), el("pre", {}, bodyText(a.response.body))] : el("p", { class: "muted" }, "none"))));
 }
 
-async function renderMessage(id) {
+let shownMessage = "";
+
+async function renderMessage(id, force) {
   const d = await api("GET", `/console/api/messages/${encodeURIComponent(id)}`);
+  const seen = JSON.stringify(d);
+  if (seen === shownMessage && !force) return; // nothing new: keep the page (and what the user selected) as it is
+  shownMessage = seen;
   const m = d.message;
   const cancel = m.pending ? el("button", { class: "danger", id: "cancel", onclick: async () => {
     if (!(await confirmStep(`Cancel message ${id}?`))) return;
@@ -297,7 +302,7 @@ async function renderMessage(id) {
 }
 
 pages.message = async ([id]) => {
-  await renderMessage(id);
+  await renderMessage(id, true);
   let timer = null;
   openStream({ messageId: id }, () => {
     clearTimeout(timer);

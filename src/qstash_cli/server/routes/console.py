@@ -102,13 +102,15 @@ async def stream(request: Request) -> Any:
         if key not in STREAM_PARAMS_SKIPPED:
             params.setdefault(key, []).append(value)
     where, args = FILTERS.where(params)  # a bad value is a 400 (BadValue)
+    srv = srv_of(request)
     events = feed.stream(
-        srv_of(request).store.read,
+        srv.store.read,
         where,
         args,
         stream_entry,
         last_event_id=request.headers.get("last-event-id"),
         after=request.query_params.get("after"),
+        closing=srv.closing,
     )
     return StreamingResponse(
         events, media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
