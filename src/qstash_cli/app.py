@@ -107,6 +107,16 @@ GLOBAL_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
 ]
 
 
+def _complete_profile(ctx: click.Context, args: list[str], incomplete: str) -> list[str]:
+    from qstash_cli.completers import profiles
+
+    return profiles(incomplete)
+
+
+def _complete_from(*values: str) -> Callable[[click.Context, list[str], str], list[str]]:
+    return lambda ctx, args, incomplete: [v for v in values if v.lower().startswith(incomplete.lower())]
+
+
 def _store(ctx: click.Context, param: click.Parameter, value: Any) -> None:
     if value not in (None, False):
         from qstash_cli.settings import settings_from  # only when a global option is given: --help/--version skip it
@@ -117,6 +127,13 @@ def _store(ctx: click.Context, param: click.Parameter, value: Any) -> None:
             from qstash_cli.errors import InputError
 
             raise InputError("--json and -q/--quiet do not mix: --json prints the JSON, -q only the ids; pick one")
+
+
+_GLOBAL_COMPLETERS: dict[str, Callable[[click.Context, list[str], str], list[str]]] = {
+    "--profile": _complete_profile,
+    "--api": _complete_from("v1", "v2"),
+    "--region": _complete_from("eu-central-1", "us-east-1"),
+}
 
 
 class _GlobalOption(TyperOption):
@@ -173,8 +190,11 @@ def _add_global_options(command: click.Command, *, root: bool = False) -> None:
         free = [d for d in decls if not d.startswith("-") or d not in taken]  # a command's own option wins
         if not any(d.startswith("-") for d in free):
             continue
+        completer = _GLOBAL_COMPLETERS.get(decls[0])
         command.params.append(
-            _GlobalOption(param_decls=free, expose_value=False, callback=_store, is_eager=True, **attrs)
+            _GlobalOption(
+                param_decls=free, expose_value=False, callback=_store, is_eager=True, autocompletion=completer, **attrs
+            )
         )
     commands = getattr(command, "commands", None)
     if commands is not None and not isinstance(commands, _LazyCommands):

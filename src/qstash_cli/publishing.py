@@ -70,8 +70,20 @@ CALLBACK = typer.Option(
 FAILURE_CALLBACK = typer.Option(
     None, "--failure-callback", metavar="URL", help="URL called once all retries failed (v2)."
 )
+
+
+def _queue_names(ctx: typer.Context, incomplete: str) -> list[str]:
+    from qstash_cli.completers import names
+
+    return names("queues")(ctx, incomplete)
+
+
 QUEUE = typer.Option(
-    None, "--queue", metavar="NAME", help="Enqueue into this queue instead of delivering at once (v2)."
+    None,
+    "--queue",
+    metavar="NAME",
+    help="Enqueue into this queue instead of delivering at once (v2).",
+    autocompletion=_queue_names,
 )
 LABEL = typer.Option(None, "--label", metavar="LABEL", help="Label to filter logs, DLQ and cancels by (v2).")
 SCHEDULE_ID = typer.Option(

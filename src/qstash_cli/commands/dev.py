@@ -26,6 +26,7 @@ def dev(
         "--quota",
         "-quota",
         envvar="QSTASH_DEV_QUOTA",
+        autocompletion=lambda incomplete: [p for p in PLANS if p.startswith(incomplete.lower())],
         help="Plan limits to enforce: free, payg or pro (message size → 413; retries, delay, schedules, topics, "
         "queues → 412).",
     ),

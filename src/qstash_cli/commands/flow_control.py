@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from qstash_cli import completers as C
 from qstash_cli.commands.topics import ALL, LIMIT, first
 from qstash_cli.errors import InputError
 from qstash_cli.inputs import parse_duration
@@ -19,7 +20,9 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-KEY = typer.Argument(..., metavar="KEY", help="The flow-control key (as given to --flow-control-key).")
+KEY = typer.Argument(
+    ..., metavar="KEY", help="The flow-control key (as given to --flow-control-key).", autocompletion=C.names("keys")
+)
 
 
 def _used(count: str, maximum: str) -> Any:
@@ -84,7 +87,10 @@ def list_(
       qstash flow-control list --search user-
     """
     s = settings_from(ctx)
-    s.out.rows(first(s.client().flow_control.list(search), limit, all_, s), COLUMNS, id_key="flowControlKey")
+    rows = s.client().flow_control.list(search)
+    if not search:
+        C.remember_rows(s, "keys", rows, "flowControlKey")
+    s.out.rows(first(rows, limit, all_, s), COLUMNS, id_key="flowControlKey")
 
 
 @app.command("get")

@@ -67,7 +67,12 @@ V1_LOG_COLUMNS = [
 
 # -- shared filter options (repeatable: values of one filter are OR'd, different filters AND'd) --------------------
 MESSAGE_ID = typer.Option(None, "--message-id", help="Only this message id (repeatable).")
-STATE = typer.Option(None, "--state", help=f"Only this state (repeatable): {', '.join(STATE_FILTERS)}.")
+STATE = typer.Option(
+    None,
+    "--state",
+    help=f"Only this state (repeatable): {', '.join(STATE_FILTERS)}.",
+    autocompletion=lambda incomplete: [s for s in STATE_FILTERS if s.startswith(incomplete.upper())],
+)
 # (not `--url`: that global option is the API base URL)
 URL = typer.Option(None, "--endpoint", help="Only deliveries to this destination URL (repeatable).")
 TOPIC = typer.Option(None, "--topic", help="Only this topic (URL group) name (repeatable).")

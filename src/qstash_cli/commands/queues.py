@@ -6,6 +6,7 @@ from typing import Any
 
 import typer
 
+from qstash_cli import completers as C
 from qstash_cli.commands.topics import ALL, LIMIT, YES, deleted, first
 from qstash_cli.inputs import validate_id
 from qstash_cli.output import Column
@@ -16,7 +17,9 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-QUEUE = typer.Argument(..., metavar="QUEUE", help="Queue name: letters, digits, '-', '_', '.'.")
+QUEUE = typer.Argument(
+    ..., metavar="QUEUE", help="Queue name: letters, digits, '-', '_', '.'.", autocompletion=C.names("queues")
+)
 
 COLUMNS = [
     Column("name", "name"),
@@ -45,7 +48,8 @@ def list_(ctx: typer.Context, limit: int | None = LIMIT, all_: bool = ALL) -> No
       qstash queues list
     """
     s = settings_from(ctx)
-    s.out.rows(first(s.client().queues.list(), limit, all_, s), COLUMNS, id_key="name")
+    rows = C.remember_rows(s, "queues", s.client().queues.list(), "name")
+    s.out.rows(first(rows, limit, all_, s), COLUMNS, id_key="name")
 
 
 @app.command("get")

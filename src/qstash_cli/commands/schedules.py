@@ -6,6 +6,7 @@ from typing import Any
 
 import typer
 
+from qstash_cli import completers as C
 from qstash_cli import publishing as P
 from qstash_cli.errors import InputError, Unsupported
 from qstash_cli.inputs import read_body, validate_id
@@ -14,7 +15,7 @@ from qstash_cli.settings import Settings, settings_from
 
 app = typer.Typer(help="Manage schedules (cron-triggered messages).", no_args_is_help=True)
 
-SCHEDULE_ID = typer.Argument(..., metavar="SCHEDULE_ID", help="Schedule id.")
+SCHEDULE_ID = typer.Argument(..., metavar="SCHEDULE_ID", help="Schedule id.", autocompletion=C.names("schedules"))
 
 
 def destination_of(row: dict[str, Any]) -> Any:
@@ -86,7 +87,7 @@ def list_(
     s = settings_from(ctx)
     from qstash_cli.api.pages import page_limit
 
-    items = s.client().schedules.list()
+    items = C.remember_rows(s, "schedules", s.client().schedules.list(), "scheduleId")
     shown = page_limit(limit, all_, s.out.mode == "table")
     if shown is not None:
         items = items[:shown]

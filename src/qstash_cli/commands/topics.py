@@ -110,6 +110,12 @@ def _show(s: Settings, data: dict[str, Any]) -> None:
 LIMIT, ALL = unpaged_options("topic")
 
 
+def _topic_names(ctx: typer.Context, incomplete: str) -> list[str]:
+    from qstash_cli.completers import names
+
+    return names("topics")(ctx, incomplete)
+
+
 @app.command("list")
 def list_(
     ctx: typer.Context,
@@ -124,13 +130,18 @@ def list_(
       qstash --api v1 topics list -q
     """
     s = settings_from(ctx)
-    s.out.rows(first(s.client().topics.list(), limit, all_, s), list_columns(s.api), id_key=id_key(s.api))
+    from qstash_cli.completers import remember_rows
+
+    rows = remember_rows(s, "topics", s.client().topics.list(), "name")
+    s.out.rows(first(rows, limit, all_, s), list_columns(s.api), id_key=id_key(s.api))
 
 
 @app.command("get")
 def get(
     ctx: typer.Context,
-    topic: str = typer.Argument(..., help="v2: the URL group name. v1: the topic id (tpc_…) or name."),
+    topic: str = typer.Argument(
+        ..., help="v2: the URL group name. v1: the topic id (tpc_…) or name.", autocompletion=_topic_names
+    ),
 ) -> None:
     """Show one topic / URL group and its endpoints.
 
@@ -188,7 +199,9 @@ def update(
 @app.command("delete")
 def delete(
     ctx: typer.Context,
-    topic: str = typer.Argument(..., help="v2: the URL group name. v1: the topic id (tpc_…) or name."),
+    topic: str = typer.Argument(
+        ..., help="v2: the URL group name. v1: the topic id (tpc_…) or name.", autocompletion=_topic_names
+    ),
     yes: bool = YES,
 ) -> None:
     """Delete a topic / URL group and all its endpoints.
