@@ -1,0 +1,88 @@
+"""A catch-all HTTP(S) endpoint for the hosts the official SDK test suites publish to (run_sdk_suites.py starts it).
+
+Inside the suites' loopback-only network namespace, names such as ``mock.httpstatus.io`` or ``requestcatcher.com``
+resolve to 127.0.0.1; this answers there on port 80 (HTTP) and 443 (HTTPS, with the run's own CA) the way those
+services do for what the suites send: ``/NNN`` or ``/status/NNN`` answers status NNN, ``?sleep=MS`` waits first
+(at most 60 s), anything else answers 200;
+the body is the status code and phrase (``404 Not Found``). Every request is appended, one JSON line each, to the
+log file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import ssl
+import threading
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+_STATUS = re.compile(r"^/(?:status/)?([1-5]\d\d)(?:/|$)")
+_LOCK = threading.Lock()
+
+
+class SinkHandler(BaseHTTPRequestHandler):
+    """Answers every method; the status comes from the path, an optional delay from ``?sleep=``."""
+
+    protocol_version = "HTTP/1.1"
+    log_path = ""
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        parts = urlsplit(self.path)
+        match = _STATUS.match(parts.path)
+        status = int(match.group(1)) if match else 200
+        sleep_ms = parse_qs(parts.query).get("sleep", ["0"])[0]
+        delay = min(int(sleep_ms), 60_000) / 1000 if sleep_ms.isdigit() else 0
+        record = {
+            "time": time.time(),
+            "method": self.command,
+            "host": self.headers.get("Host"),
+            "path": self.path,
+            "status": status,
+            "headers": dict(self.headers.items()),
+            "body": body.decode("utf-8", "replace")[:2000],
+        }
+        with _LOCK, open(self.log_path, "a", encoding="utf-8") as log:
+            log.write(json.dumps(record) + "\n")
+        if delay:
+            time.sleep(delay)
+        phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
+        payload = f"{status} {phrase}".strip().encode()  # what mock.httpstatus.io answers
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _answer
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        return
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cert", required=True, help="PEM certificate chain for the HTTPS listener")
+    parser.add_argument("--key", required=True, help="PEM private key for the HTTPS listener")
+    parser.add_argument("--log", required=True, help="file that gets one JSON line per request")
+    parser.add_argument("--http-port", type=int, default=80)
+    parser.add_argument("--https-port", type=int, default=443)
+    args = parser.parse_args()
+    SinkHandler.log_path = args.log
+    plain = ThreadingHTTPServer(("127.0.0.1", args.http_port), SinkHandler)
+    secure = ThreadingHTTPServer(("127.0.0.1", args.https_port), SinkHandler)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(args.cert, args.key)
+    secure.socket = tls.wrap_socket(secure.socket, server_side=True, do_handshake_on_connect=False)  # in the thread
+    threading.Thread(target=plain.serve_forever, daemon=True).start()
+    secure.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
