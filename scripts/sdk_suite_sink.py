@@ -3,9 +3,9 @@
 Inside the suites' loopback-only network namespace, names such as ``mock.httpstatus.io`` or ``requestcatcher.com``
 resolve to 127.0.0.1; this answers there on port 80 (HTTP) and 443 (HTTPS, with the run's own CA) the way those
 services do for what the suites send: ``/NNN`` or ``/status/NNN`` answers status NNN, ``?sleep=MS`` waits first
-(at most 60 s), anything else answers 200;
-the body is the status code and phrase (``404 Not Found``). Every request is appended, one JSON line each, to the
-log file.
+(at most 60 s); ``example.com`` and the other BROKEN_HOSTS answer 404 (the suites use them as "any broken link")
+except to GET /; anything else answers 200. The body is the code and phrase (``404 Not Found``). Every request is
+appended, one JSON line each, to the log file.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+# The suites publish to these as "any broken link": answer 404 except for GET / (as the real sites do).
+BROKEN_HOSTS = {"example.com", "www.example.com", "example.org", "api.example.com"}
 _STATUS = re.compile(r"^/(?:status/)?([1-5]\d\d)(?:/|$)")
 _LOCK = threading.Lock()
 
@@ -36,6 +38,9 @@ class SinkHandler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         match = _STATUS.match(parts.path)
         status = int(match.group(1)) if match else 200
+        host = (self.headers.get("Host") or "").split(":")[0].lower()
+        if host in BROKEN_HOSTS and not (self.command in ("GET", "HEAD") and parts.path in ("", "/")):
+            status = 404
         sleep_ms = parse_qs(parts.query).get("sleep", ["0"])[0]
         delay = min(int(sleep_ms), 60_000) / 1000 if sleep_ms.isdigit() else 0
         record = {
