@@ -5,7 +5,8 @@ resolve to 127.0.0.1; this answers there on port 80 (HTTP) and 443 (HTTPS, with 
 services do for what the suites send: ``/NNN`` or ``/status/NNN`` answers status NNN, ``?sleep=MS`` waits first
 (at most 60 s); ``example.com`` and the other BROKEN_HOSTS answer 404 (the suites use them as "any broken link")
 except to GET /; anything else answers 200. The body is the code and phrase (``404 Not Found``). Every request is
-appended, one JSON line each, to the log file.
+appended, one JSON line each, to the log file. On UDP port 53 it answers every DNS query "no such name", so a
+name that /etc/hosts does not map fails at once, as a mistyped host does (not as an unreachable resolver).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import socket
 import ssl
 import threading
 import time
@@ -71,6 +73,21 @@ class SinkHandler(BaseHTTPRequestHandler):
         return
 
 
+def serve_nxdomain(port: int) -> None:
+    """Answer every DNS query on 127.0.0.1:port with NXDOMAIN (the question echoed, no records)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", port))
+    while True:
+        query, peer = sock.recvfrom(4096)
+        if len(query) < 12:
+            continue
+        end = query.find(b"\0", 12) + 5  # the first question: QNAME, QTYPE, QCLASS (EDNS records dropped)
+        if end < 17:
+            continue
+        flags = 0x8000 | (int.from_bytes(query[2:4], "big") & 0x7900) | 0x0080 | 3  # QR, opcode+RD, RA, NXDOMAIN
+        sock.sendto(query[:2] + flags.to_bytes(2, "big") + b"\0\1" + b"\0" * 6 + query[12:end], peer)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cert", required=True, help="PEM certificate chain for the HTTPS listener")
@@ -78,6 +95,7 @@ def main() -> None:
     parser.add_argument("--log", required=True, help="file that gets one JSON line per request")
     parser.add_argument("--http-port", type=int, default=80)
     parser.add_argument("--https-port", type=int, default=443)
+    parser.add_argument("--dns-port", type=int, default=53)
     args = parser.parse_args()
     SinkHandler.log_path = args.log
     plain = ThreadingHTTPServer(("127.0.0.1", args.http_port), SinkHandler)
@@ -86,6 +104,7 @@ def main() -> None:
     tls.load_cert_chain(args.cert, args.key)
     secure.socket = tls.wrap_socket(secure.socket, server_side=True, do_handshake_on_connect=False)  # in the thread
     threading.Thread(target=plain.serve_forever, daemon=True).start()
+    threading.Thread(target=serve_nxdomain, args=(args.dns_port,), daemon=True).start()
     secure.serve_forever()
 
 
