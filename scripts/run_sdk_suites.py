@@ -247,17 +247,19 @@ def suite_command(kind: str, checkout: Path, venv: Path | None, junit: Path, tes
 
 
 def parse_junit(path: Path, result: SuiteResult) -> None:
+    """Count the JUnit XML's test cases (pytest's or bun's) into result; a failure keeps its message's first lines."""
     root = ET.parse(path).getroot()
     for case in root.iter("testcase"):
-        name = f"{case.get('classname') or case.get('file') or ''}::{case.get('name')}".lstrip(":")
+        parts = [case.get("file") or "", case.get("classname") or "", case.get("name") or ""]
+        name = " > ".join(p for p in parts if p)
         bad = case.find("failure")
         if bad is None:
             bad = case.find("error")
         if bad is not None:
-            text = bad.get("message") or (bad.text or "")
-            first = next((ln.strip() for ln in text.splitlines() if ln.strip()), bad.get("type") or "")
+            text = bad.get("message") or (bad.text or "") or bad.get("type") or ""
+            lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("at ")]
             result.failed += 1
-            result.failures.append(Failure(name, first[:300]))
+            result.failures.append(Failure(name, " | ".join(lines[:3])[:400]))
         elif case.find("skipped") is not None or case.find("todo") is not None:
             result.skipped += 1
         else:
