@@ -431,6 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, interrupted)
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    server_commit = git(REPO, "rev-parse", "HEAD") + (" (modified)" if git(REPO, "status", "--porcelain", "src") else "")
     results: list[SuiteResult] = []
     try:
         for kind, path in sorted(suites, key=lambda s: KINDS.index(s[0])):
@@ -442,12 +443,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     summary = {
         "date": when,
-        "qstash_dev_commit": git(REPO, "rev-parse", "HEAD"),
+        "qstash_dev_commit": server_commit,
         "port": args.port,
         "suites": [asdict(r) for r in results],
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print_report(results, out, when)
+    print_report(results, out, f"{when}, qstash dev at {server_commit[:12]}")
     return 0 if all(r.ran for r in results) else 1
 
 
