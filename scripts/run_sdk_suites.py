@@ -431,7 +431,8 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, interrupted)
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    server_commit = git(REPO, "rev-parse", "HEAD") + (" (modified)" if git(REPO, "status", "--porcelain", "src") else "")
+    modified = " (src modified)" if git(REPO, "status", "--porcelain", "src") else ""
+    server_commit = git(REPO, "rev-parse", "HEAD") + modified
     results: list[SuiteResult] = []
     try:
         for kind, path in sorted(suites, key=lambda s: KINDS.index(s[0])):
