@@ -393,14 +393,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if os.geteuid() != 0:
-        fail("network namespaces need root")
-    for tool in ("ip", "openssl", "git"):
-        if shutil.which(tool) is None:
-            fail(f"`{tool}` is not installed")
-    check = [args.server_python, "-c", "import uvicorn, qstash_cli.server.app"]
-    if subprocess.run(check, env={**os.environ, "PYTHONPATH": str(REPO / "src")}, capture_output=True).returncode:
-        fail(f"{args.server_python} cannot import qstash dev's dependencies; use the project's venv (--server-python)")
     venvs: dict[str, Path] = {}
     for item in args.venv:
         kind, sep, path = item.partition("=")
@@ -418,11 +410,19 @@ def main(argv: list[str] | None = None) -> int:
         if kind in dict(suites):
             fail(f"two checkouts of {kind}")
         suites.append((kind, path))
+    if args.out and (args.out.resolve() == REPO or REPO in args.out.resolve().parents):
+        fail("--out must be outside this repository")
+    if os.geteuid() != 0:
+        fail("network namespaces need root")
+    for tool in ("ip", "openssl", "git"):
+        if shutil.which(tool) is None:
+            fail(f"`{tool}` is not installed")
+    check = [args.server_python, "-c", "import uvicorn, qstash_cli.server.app"]
+    if subprocess.run(check, env={**os.environ, "PYTHONPATH": str(REPO / "src")}, capture_output=True).returncode:
+        fail(f"{args.server_python} cannot import qstash dev's dependencies; use the project's venv (--server-python)")
     if any(k.endswith("-js") for k, _ in suites) and shutil.which("bun") is None:
         fail("the JS suites need `bun` (npm i -g --allow-scripts=bun bun)")
     out = (args.out or Path(tempfile.mkdtemp(prefix="qstash-sdk-suites-"))).resolve()
-    if out == REPO or REPO in out.parents:
-        fail("--out must be outside this repository")
     out.mkdir(parents=True, exist_ok=True)
 
     def interrupted(signum: int, _frame: object) -> None:
