@@ -3,6 +3,9 @@ through the official `qstash` Python SDK where it has the call, else through raw
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import signal
 import subprocess
 import sys
@@ -133,3 +136,92 @@ def test_the_official_servers_flag_spellings_work(argv):
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=15)
     assert f"127.0.0.1:{port}" in err and "quota free" in err
+
+
+def _mark(value: str) -> str:
+    return "REDACTED:" + hashlib.sha256(value.encode()).hexdigest()
+
+
+def test_redact_fields_apply_to_every_read_never_to_the_delivery(qs, dev_server, sink):
+    sink.respond(status=500, path="/dead")
+    secret = {"Authorization": "Bearer s3cret", "X-Api-Key": "k3y", "X-Plain": "shown"}
+    kept = qs.message.publish(
+        url=f"{sink.url}/later", body="secret body", headers=secret, delay="1h", redact={"body": True, "header": True}
+    ).message_id
+    dead = qs.message.publish(
+        url=f"{sink.url}/dead", body="dead body", headers=secret, retries=0, redact={"header": ["Authorization"]}
+    ).message_id
+    sid = qs.schedule.create(
+        destination=f"{sink.url}/cron", cron="0 0 * * *", body="cron body", headers=secret, redact={"body": True}
+    )
+    [delivered] = sink.wait_for(1, path="/dead")
+    assert delivered.body == b"dead body" and delivered.header("authorization") == "Bearer s3cret"
+    msg = qs.message.get(kept)
+    assert msg.body == _mark("secret body")
+    assert msg.headers["Authorization"] == [_mark("Bearer s3cret")] and msg.headers["X-Plain"] == [_mark("shown")]
+    with dev_server.client() as c:
+        wait_until(lambda: dlq_entries(c))
+        [entry] = dlq_entries(c)
+        assert entry["header"]["Authorization"] == [_mark("Bearer s3cret")]
+        assert entry["header"]["X-Api-Key"] == ["k3y"] and entry["body"] == "dead body"
+        logs = c.get("/v2/logs", params={"messageIds": [kept, dead]}).json()["logs"]
+        assert logs and "s3cret" not in json.dumps(logs)
+        for log in logs:
+            body = base64.b64decode(log["body"]).decode()
+            assert body == (_mark("secret body") if log["messageId"] == kept else "dead body")
+        for spelling in ("headers", "HEADER[x-api-key],Body", "headers[X-Api-Key]"):
+            r = c.post(
+                f"/v2/publish/{sink.url}/never",
+                content=b"b",
+                headers={"Upstash-Redact-Fields": spelling, "Upstash-Forward-X-Api-Key": "k3y", "Upstash-Delay": "1h"},
+            )
+            assert r.status_code == 200, r.text
+            got = c.get(f"/v2/messages/{r.json()['messageId']}").json()
+            assert got["header"]["X-Api-Key"] == [_mark("k3y")], spelling
+        bad = c.post(f"/v2/publish/{sink.url}/never", content=b"b", headers={"Upstash-Redact-Fields": "bodies"})
+        assert bad.status_code == 400
+    assert qs.schedule.get(sid).body == _mark("cron body")
+    assert qs.schedule.get(sid).headers["Authorization"] == ["Bearer s3cret"]
+    assert qs.dlq.get(entry["dlqId"]).headers["Authorization"] == [_mark("Bearer s3cret")]
+
+
+def test_dlq_retry_republishes_with_the_messages_own_settings(qs, dev_server, sink):
+    sink.respond(status=500, path="/flaky", times=2)
+    res = qs.message.publish(
+        url=f"{sink.url}/flaky",
+        body="payload",
+        headers={"X-Secret": "original", "Content-Type": "text/x-demo"},
+        method="PUT",
+        retries=1,
+        retry_delay="10",
+        timeout="7s",
+        callback=f"{sink.url}/cb",
+        callback_headers={"X-Cb": "cb"},
+        failure_callback=f"{sink.url}/fcb",
+        label="one,two",
+        flow_control={"key": "dlq-key", "parallelism": 2, "rate": 9, "period": "3s"},
+        redact={"header": ["X-Secret"]},
+    )
+    with dev_server.client() as c:
+        [entry] = wait_until(lambda: dlq_entries(c))
+        assert entry["maxRetries"] == 1 and entry["header"]["X-Secret"] == [_mark("original")]
+        assert qs.dlq.get(entry["dlqId"]).max_retries == 1
+        r = c.post("/v2/dlq/retry", params={"dlqIds": entry["dlqId"]})  # as the JS SDK's dlq.retry sends it
+        assert r.status_code == 200, r.text
+        [again] = r.json()["responses"]
+        assert again["messageId"] != res.message_id
+        copy = c.get(f"/v2/messages/{again['messageId']}").json()
+    retried = sink.wait_for(3, path="/flaky")[2]
+    assert retried.method == "PUT" and retried.body == b"payload"
+    assert retried.header("x-secret") == "original" and retried.header("content-type") == "text/x-demo"
+    assert copy["maxRetries"] == 1 and copy["retryDelayExpression"] == "10" and copy["method"] == "PUT"
+    assert (copy["callback"], copy["failureCallback"]) == (f"{sink.url}/cb", f"{sink.url}/fcb")
+    assert copy["callbackHeader"] == {"X-Cb": ["cb"]} and copy["labels"] == ["one", "two"]
+    assert (copy["flowControlKey"], copy["parallelism"], copy["rate"], copy["period"]) == ("dlq-key", 2, 9, 3)
+    assert copy["header"]["X-Secret"] == [_mark("original")]  # still redacted in reads
+    with dev_server.client() as c:
+        log = next(e for e in c.get("/v2/logs", params={"messageId": again["messageId"]}).json()["logs"])
+        assert log["timeout"] == 7000
+        assert dlq_entries(c) == []
+    cbs = sink.wait_for(3, path="/cb")  # a callback after every attempt, the retried one too
+    assert all(cb.header("x-cb") == "cb" for cb in cbs)

@@ -29,6 +29,7 @@ STORE_SIDE = {
     "models",
     "ids",
     "quota",
+    "redact",
 }
 HTTP_LAYER = {"app", "context", "intake", "handlers", "shapes", "http", "run"}
 ABOVE_STORE = {"app", "context", "intake", "handlers", "shapes"}  # and routes/

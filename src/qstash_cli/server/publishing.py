@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from qstash_cli.server import redact
 from qstash_cli.server.ids import new_id
 from qstash_cli.server.models import MessageSpec, Target, label_column
 from qstash_cli.server.parse import BadValue, check_retry_delay, duration, split_cron
@@ -206,6 +207,8 @@ def parse_config(bag: Mapping[str, str], *, quota: Quota, caller_ip: str, api: s
         labels = [x.strip() for x in bag["upstash-label"].split(",") if x.strip()]
         if labels:
             meta["label"], meta["labels"] = labels[0], labels
+    if bag.get("upstash-redact-fields"):
+        meta["redact"] = redact.parse(bag["upstash-redact-fields"])
     if bag.get("upstash-flow-control-key"):
         meta["flowControlKey"] = bag["upstash-flow-control-key"]
         for part in bag.get("upstash-flow-control-value", "").split(","):
@@ -238,6 +241,43 @@ def parse_config(bag: Mapping[str, str], *, quota: Quota, caller_ip: str, api: s
         schedule_id=schedule_id,
         queue_name=queue_name,
     )
+
+
+def settings_bag(meta: dict[str, Any], max_retries: int) -> dict[str, str]:
+    """`parse_config` undone: the publish headers that give a message's settings again (a DLQ retry republishes a
+    message with its own headers, callbacks, retries, timeout, retry delay, labels, flow control and redaction)."""
+    bag = {"upstash-method": meta.get("method", "POST"), "upstash-retries": str(max_retries)}
+    for name, values in meta.get("header", {}).items():
+        low = name.lower()
+        bag["content-type" if low == "content-type" else "upstash-forward-" + low] = ", ".join(values)
+    if meta.get("timeout"):
+        bag["upstash-timeout"] = str(float(meta["timeout"]))
+    if meta.get("retryDelayExpression"):
+        bag["upstash-retry-delay"] = meta["retryDelayExpression"]
+    for kind, prefix in (("callback", "upstash-callback"), ("failureCallback", "upstash-failure-callback")):
+        if not meta.get(kind):
+            continue
+        bag[prefix] = meta[kind]
+        settings = meta.get(kind + "Settings", {})
+        for key, name in (("method", "method"), ("retries", "retries"), ("retryDelayExpression", "retry-delay")):
+            if key in settings:
+                bag[f"{prefix}-{name}"] = str(settings[key])
+        for key in ("timeout", "delay"):
+            if key in settings:
+                bag[f"{prefix}-{key}"] = str(float(settings[key]))
+        for name, values in meta.get(kind + "Header", {}).items():
+            low = name.lower()
+            own = low.startswith(("upstash-workflow-", "upstash-feature-set"))
+            bag[f"{prefix}-{low[8:]}" if own else f"{prefix}-forward-{low}"] = ", ".join(values)
+    if meta.get("labels"):
+        bag["upstash-label"] = ",".join(meta["labels"])
+    if meta.get("flowControlKey"):
+        bag["upstash-flow-control-key"] = meta["flowControlKey"]
+        parts = [f"{k}={meta[k]}" for k in ("parallelism", "rate") if meta.get(k) is not None]
+        bag["upstash-flow-control-value"] = ", ".join([*parts, f"period={meta.get('period', DEFAULT_PERIOD)}s"])
+    if meta.get("redact"):
+        bag["upstash-redact-fields"] = redact.fields(meta["redact"])
+    return bag
 
 
 def dedup_key(cfg: Config, bag: Mapping[str, str], destination: str, body: bytes) -> str | None:

@@ -175,17 +175,19 @@ def dlq_rows(conn: Conn, filters: Filters, params: Params, default_count: int = 
     return rows, (f"{rows[-1]['created_at']}-{rows[-1]['seq']}" if more else None)
 
 
-def dlq_list(conn: Conn, filters: Filters, params: Params) -> tuple[list[tuple[Row, Row | None]], str | None]:
-    """(DLQ row, its message) pairs of one page, and the next cursor."""
+def dlq_list(
+    conn: Conn, filters: Filters, params: Params
+) -> tuple[list[tuple[Row, Row | None, Row | None]], str | None]:
+    """(DLQ row, its message, its task) of one page, and the next cursor."""
     rows, cursor = dlq_rows(conn, filters, params)
     return [dlq_entry(conn, r) for r in rows], cursor
 
 
-def dlq_entry(conn: Conn, row: Row) -> tuple[Row, Row | None]:
-    return row, _row(conn, "messages", row["message_id"])
+def dlq_entry(conn: Conn, row: Row) -> tuple[Row, Row | None, Row | None]:
+    return row, _row(conn, "messages", row["message_id"]), _row(conn, "tasks", row["task_id"])
 
 
-def dlq_get(conn: Conn, dlq_id: str) -> tuple[Row, Row | None]:
+def dlq_get(conn: Conn, dlq_id: str) -> tuple[Row, Row | None, Row | None]:
     row = _row(conn, "dlq", dlq_id)
     if row is None:
         raise NotFound(f"dlq message {dlq_id!r} not found")

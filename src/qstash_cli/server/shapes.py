@@ -6,6 +6,8 @@ import base64
 import json
 from typing import Any
 
+from qstash_cli.server import redact
+
 V2_STATE = {"CANCELLED": "CANCELED"}  # the official SDK enums spell it CANCELED
 
 
@@ -32,8 +34,8 @@ def message_v2(m: Any, task: Any | None = None) -> dict[str, Any]:
             "queueName": m["queue_name"],
             "scheduleId": m["schedule_id"],
             "method": meta.get("method", "POST"),
-            "header": meta.get("header", {}),
-            **body_fields(bytes(m["body"])),
+            "header": redact.header(meta, meta.get("header", {})),
+            **body_fields(redact.body(meta, bytes(m["body"]))),
             "maxRetries": task["max_retries"] if task is not None else meta.get("maxRetries", 3),
             "notBefore": meta.get("notBefore", m["created_at"]),
             "createdAt": m["created_at"],

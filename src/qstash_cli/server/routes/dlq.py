@@ -16,7 +16,7 @@ from qstash_cli.server.filters import LABEL, META, URL_HOST, URL_PATH, Filters
 from qstash_cli.server.handlers import fetch
 from qstash_cli.server.http import ApiError, endpoint, read_json
 from qstash_cli.server.intake import publish
-from qstash_cli.server.publishing import header_bag
+from qstash_cli.server.publishing import DEFAULT_RETRIES, header_bag, settings_bag
 from qstash_cli.server.shapes import message_v2
 
 # Without any filter a bulk delete or retry takes the newest-first page of `count` (default 100) entries and
@@ -42,8 +42,8 @@ FILTERS = Filters(
 RETRY_FILTERS = replace(FILTERS, prefixes=("upstash-",))  # retry takes publish settings in the query too
 
 
-def dlq_v2(row: Any, message: Any) -> dict[str, Any]:
-    out = message_v2(message) if message is not None else {"messageId": row["message_id"], "url": row["url"]}
+def dlq_v2(row: Any, message: Any, task: Any = None) -> dict[str, Any]:
+    out = message_v2(message, task) if message is not None else {"messageId": row["message_id"], "url": row["url"]}
     out.update(
         dlqId=row["id"],
         url=row["url"] or out.get("url", ""),
@@ -64,7 +64,7 @@ def dlq_v2(row: Any, message: Any) -> dict[str, Any]:
     return out
 
 
-def _entry(found: tuple[Any, Any]) -> dict[str, Any]:
+def _entry(found: tuple[Any, Any, Any]) -> dict[str, Any]:
     return dlq_v2(*found)
 
 
@@ -107,22 +107,20 @@ async def bulk_delete(request: Request) -> Any:
 
 
 async def _retry_one(request: Request, dlq_id: str) -> dict[str, Any]:
+    """Publish the message again with its own settings (the originals, never the redacted read), the request's
+    `Upstash-*` headers or query parameters taking precedence; the entry leaves the DLQ."""
     srv = srv_of(request)
-    entry = _entry(await srv.store.run(queries.dlq_get, dlq_id))
-    bag = {f"upstash-forward-{k.lower()}": v[0] for k, v in entry.get("header", {}).items() if k != "Content-Type"}
-    if "Content-Type" in entry.get("header", {}):
-        bag["content-type"] = entry["header"]["Content-Type"][0]
-    for key in ("callback", "failureCallback"):
-        if entry.get(key):
-            bag["upstash-" + ("failure-callback" if key == "failureCallback" else "callback")] = entry[key]
-    bag["upstash-method"] = entry.get("method", "POST")
-    bag["upstash-retries"] = str(min(entry.get("maxRetries", 3), srv.quota.max_retries))
+    row, message, task = await srv.store.run(queries.dlq_get, dlq_id)
+    if message is None:
+        raise ApiError(404, f"the message of dlq entry {dlq_id!r} is gone")
+    meta = json.loads(message["meta"])
+    retries = task["max_retries"] if task is not None else DEFAULT_RETRIES
+    bag = settings_bag(meta, min(retries, srv.quota.max_retries))
     bag.update(
         header_bag([(k, v) for k, v in request.headers.raw if k.lower().startswith(b"upstash-")], request.query_params)
     )
-    body = base64.b64decode(entry["bodyBase64"]) if "bodyBase64" in entry else entry.get("body", "").encode()
     _, payload, _ = await publish(
-        srv, bag, body, entry["url"], caller_ip=caller_ip(request), api="v2", queue=entry.get("queueName")
+        srv, bag, bytes(message["body"]), row["url"], caller_ip=caller_ip(request), api="v2", queue=row["queue_name"]
     )
     await srv.store.run(queries.dlq_delete, [dlq_id])
     return payload

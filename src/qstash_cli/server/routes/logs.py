@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from qstash_cli.server import queries
+from qstash_cli.server import queries, redact
 from qstash_cli.server.context import query, srv_of
 from qstash_cli.server.filters import LOG_FILTERS
 from qstash_cli.server.http import endpoint
@@ -32,8 +32,8 @@ def log_v2(row: Any, message: Any | None, task: Any | None) -> dict[str, Any]:
         "endpointName": row["endpoint_name"],
         "scheduleId": row["schedule_id"],
         "queueName": row["queue_name"],
-        "header": meta.get("header"),
-        "body": base64.b64encode(bytes(message["body"])).decode() if message is not None else None,
+        "header": redact.header(meta, meta.get("header")),
+        "body": base64.b64encode(redact.body(meta, bytes(message["body"]))).decode() if message is not None else None,
         "method": meta.get("method"),
         "timeout": int(meta["timeout"] * 1000) if meta.get("timeout") else None,
         "callback": meta.get("callback"),

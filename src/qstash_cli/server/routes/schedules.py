@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from qstash_cli.server import scheduler
+from qstash_cli.server import redact, scheduler
 from qstash_cli.server.context import caller_ip, srv_of
 from qstash_cli.server.handlers import act, fetch, listing
 from qstash_cli.server.http import ApiError, endpoint, read_body
@@ -29,8 +29,8 @@ def schedule_v2(s: Any) -> dict[str, Any]:
             "method": meta.get("method", "POST"),
             "isPaused": bool(s["paused"]),
             "retries": meta.get("retries", 3),
-            "header": meta.get("header", {}),
-            **(body_fields(bytes(s["body"])) if s["body"] else {}),
+            "header": redact.header(meta, meta.get("header", {})),
+            **(body_fields(redact.body(meta, bytes(s["body"]))) if s["body"] else {}),
             "delay": int(meta["delay"]) if meta.get("delay") else None,
             "timeout": int(meta["timeout"]) if meta.get("timeout") else None,
             "callback": meta.get("callback"),
