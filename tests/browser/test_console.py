@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import shlex
 
 import pytest
@@ -173,3 +175,39 @@ def test_cancel_a_waiting_message_from_its_page(console, live, sink, dev_server)
         assert api.get(f"/v2/messages/{mid}").status_code == 404
         states = [e["state"] for e in api.get("/v2/logs", params={"messageId": mid}).json()["logs"]]
     assert states[0] == "CANCELED"
+
+
+def test_a_workflow_runs_steps_in_order_notify_and_cancel_from_the_page(console, live, sink, dev_server):
+    from tests.e2e.test_workflow_e2e import run_of, step, trigger
+
+    url = f"{sink.url}/api/wf"
+    run_id = trigger(dev_server, url, label="console")
+    sink.wait_for(1, path="/api/wf")
+    step(dev_server, url, run_id, 1, "charge", {"paid": True})
+    step(dev_server, url, run_id, 2, "ship", {"carrier": "dhl"})
+    sink.wait_for(3, path="/api/wf")
+    wait = {"url": url, "timeout": "1h", "step": {"stepId": 3, "stepName": "delivered", "stepType": "Wait"}}
+    headers = {**dev_server.auth, "Upstash-Workflow-RunId": run_id, "Upstash-Workflow-Url": url}
+    with dev_server.client() as api:
+        api.post("/v2/wait/parcel-delivered", headers=headers, json=wait).raise_for_status()
+
+    console.open("#/workflows")
+    card = console.find(f'.run[data-run-id="{run_id}"]')
+    names = [li.get_attribute("data-step-name") for li in card.find_elements(By.CSS_SELECTOR, ".timeline li")]
+    assert [n for n in names if n] == ["init", "charge", "ship"]
+    assert "RUN_STARTED" in card.text and '{"carrier": "dhl"}' in card.text
+    console.screenshot("workflows")
+
+    sink.reset()
+    console.find("#notify-event").send_keys("parcel-delivered")
+    console.find("#notify-data").send_keys('{"signed": "yes"}')
+    console.click('#notify button[type="submit"]')
+    console.wait_text(".notice", "notified 1 waiter")
+    [delivery] = sink.wait_for(1, path="/api/wf")
+    result = json.loads(base64.b64decode(json.loads(delivery.body)[-1]["body"]))  # the wait step's result, to the run
+    assert (result["stepName"], base64.b64decode(result["out"])) == ("delivered", b'{"signed": "yes"}')
+
+    console.find(f'.run[data-run-id="{run_id}"] button.danger').click()
+    assert console.confirm() == f"Cancel workflow run {run_id}?"
+    console.wait_text(f'.run[data-run-id="{run_id}"]', "RUN_CANCELED")
+    assert run_of(live, run_id)["workflowState"] == "RUN_CANCELED"

@@ -37,7 +37,8 @@ function when(ms) {
   const abs = Math.abs(secs);
   const span = abs < 60 ? `${abs}s` : abs < 3600 ? `${Math.round(abs / 60)}m` : abs < 86400 ? `${Math.round(abs / 3600)}h`
     : `${Math.round(abs / 86400)}d`;
-  return `${d.toISOString().replace("T", " ").replace("Z", "")} (${secs >= 0 ? "in " + span : span + " ago"})`;
+  const rel = secs === 0 ? "now" : secs > 0 ? `in ${span}` : `${span} ago`;
+  return `${d.toISOString().replace("T", " ").replace("Z", "")} (${rel})`;
 }
 
 function badge(text, kind) {
@@ -438,7 +439,7 @@ function stepItem(group, step) {
   if (step.notifyEventId) detail.push(`notify "${step.notifyEventId}"`);
   const failed = step.state === "STEP_FAILED";
   return el("li", { class: failed ? "failed" : "", dataset: { stepName: step.stepName || "" } },
-    el("strong", {}, step.stepName || "(next)"), " ", el("span", { class: "muted" }, step.stepType || group.type), " ",
+    el("strong", {}, step.stepName || (group.type === "next" ? "pending" : "")), " ", el("span", { class: "muted" }, step.stepType || group.type), " ",
     step.state ? stateBadge(step.state) : null, group.type === "parallel" ? badge("parallel") : null,
     detail.length ? el("div", { class: "mono" }, detail.join(" · ")) : null,
     step.out !== undefined && step.out !== null ? el("pre", {}, typeof step.out === "string" ? step.out : JSON.stringify(step.out)) : null,
@@ -446,7 +447,7 @@ function stepItem(group, step) {
     el("div", { class: "muted" }, when(step.createdAt)));
 }
 
-pages.workflows = async () => {
+pages.workflows = async (_args, _params, done) => {
   let data;
   try {
     data = await api("GET", "/v2/workflows/logs");
@@ -463,7 +464,20 @@ pages.workflows = async () => {
     try { await api("DELETE", `/v2/workflows/runs/${encodeURIComponent(run.workflowRunId)}?cancel=true`); await pages.workflows(); }
     catch (err) { failed(err); }
   } }, "Cancel run");
-  show(el("h1", {}, `Workflow runs (${runs.length})`),
+  const event = el("input", { name: "eventId", id: "notify-event", placeholder: "order-42-paid", required: true });
+  const payload = el("input", { name: "data", id: "notify-data", placeholder: '{"paid": true}', size: 30 });
+  const notified = el("span", { id: "notify-result", class: "muted" });
+  const notify = el("form", { class: "toolbar", id: "notify", onsubmit: async (e) => {
+    e.preventDefault();
+    try {
+      const answer = await api("POST", `/v2/notify/${encodeURIComponent(event.value)}`, { body: payload.value });
+      const waiters = Array.isArray(answer) ? answer : (answer && answer.waiters) || [];
+      notified.textContent = `notified ${waiters.length} ${plural(waiters.length, "waiter", "waiters")}`;
+      await pages.workflows([], null, notified.textContent);
+    } catch (err) { failed(err); }
+  } }, el("label", {}, "Event id", event), el("label", {}, "Event data", payload),
+  el("button", { type: "submit" }, "Notify waiters"), notified);
+  show(el("h1", {}, `Workflow runs (${runs.length})`), done ? notice(done) : null, notify,
     runs.length ? runs.map((run) => el("div", { class: "card run", dataset: { runId: run.workflowRunId } },
       el("strong", { class: "mono" }, run.workflowRunId), " ", stateBadge(run.workflowState), " ",
       el("span", { class: "mono" }, run.workflowUrl || ""), el("span", { class: "muted" }, ` started ${when(run.workflowRunCreatedAt)}`),
