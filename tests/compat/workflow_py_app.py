@@ -49,6 +49,7 @@ class App:
             "/steps": serve(self.steps, **options)["handler"],
             "/failing": serve(self.failing, retries=0, failure_function=self.on_failure, **options)["handler"],
             "/long": serve(self.long, **options)["handler"],
+            "/durable": serve(self.durable, **options)["handler"],
         }
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -126,6 +127,18 @@ class App:
         context.run("begin", begin)
         context.sleep("long-nap", 3600)
         context.run("after", after)
+
+    def durable(self, context: WorkflowContext[str]) -> None:
+        """Five steps around a sleep: a test kills the server between them."""
+        for name in ("s1", "s2"):
+            context.run(name, lambda name=name: self._once(name))
+        context.sleep("pause", 2)
+        for name in ("s3", "s4", "s5"):
+            context.run(name, lambda name=name: self._once(name))
+
+    def _once(self, name: str) -> str:
+        self.count(name)
+        return name
 
     # -- HTTP -----------------------------------------------------------------------------------------------------
 

@@ -374,6 +374,19 @@ def record_attempt(conn: Conn, d: Delivery, o: Outcome) -> list[Delivery]:
     return follow
 
 
+def skip_delivered(conn: Conn, d: Delivery, now: int) -> None:
+    """Complete a task whose endpoint evidently handled an earlier attempt (see `workflow.ADVANCED`)."""
+    cur = conn.execute(
+        f"UPDATE tasks SET state = 'DELIVERED', completed_at = ? WHERE id = ? AND state IN {_PENDING_SQL}",
+        (now, d.task_id),
+    )
+    if cur.rowcount:
+        add_log(
+            conn, now, "DELIVERED", d, error="the endpoint handled the previous attempt (it published the next step)"
+        )
+        _finish_message(conn, d.message_id)
+
+
 # -- cancel -----------------------------------------------------------------------------------------------------
 
 

@@ -109,6 +109,7 @@ class Engine:
         self._tasks: list[asyncio.Task] = []
         self.client: outbound.Client | None = None
         self.inflight = 0
+        self.runs_inflight: dict[str, dict[str, int]] = {}  # run id → {message being delivered: step id it leads to}
 
     # -- scheduling -------------------------------------------------------------------------------------------
 
@@ -124,6 +125,23 @@ class Engine:
             heapq.heappush(self._heap, (d.next_at, next(self._seq), d.task_id, gate, payload))
         if deliveries and self._wake is not None:
             self._wake.set()
+
+    def _expect(self, run_id: str, message_id: str, step_id: int | None) -> None:
+        """Note (or, with None, forget) that the delivery in flight will make its endpoint publish `step_id`."""
+        found = self.runs_inflight.setdefault(run_id, {})
+        if step_id is not None:
+            found[message_id] = step_id
+        else:
+            found.pop(message_id, None)
+            if not found:
+                del self.runs_inflight[run_id]
+
+    def producer_of(self, run_id: str, step_id: int | None) -> str | None:
+        """The delivery in flight whose endpoint is publishing step `step_id` of the run: that publish is its work."""
+        if step_id is None:
+            return None
+        found = [m for m, expected in self.runs_inflight.get(run_id, {}).items() if expected == step_id]
+        return found[0] if len(found) == 1 else None
 
     def cancel(self, task_ids: list[str]) -> None:
         """Skip these tasks when they come due."""
@@ -256,10 +274,18 @@ class Engine:
             if got is None:  # the run has ended: this step is not delivered
                 await self.store.run(data.cancel_messages, [d.message_id], started)
                 return
-            body, run = got
+            body, run, next_step = got
+            if body is workflow.ADVANCED:
+                await self.store.run(data.skip_delivered, d, started)
+                return
             d = dataclasses.replace(d, body=body)
+            if wf["kind"] == "callback":  # the endpoint answers a call's callback with that call's result step
+                step = d.meta.get("header", {}).get("Upstash-Workflow-Stepid", [""])[0]
+                next_step = int(step) if step.isdigit() else None
             if wf["kind"] != "call":
                 extra = workflow_headers(run)
+            if next_step is not None:
+                self._expect(wf["run"], d.message_id, next_step)
         # ACTIVE is stored only for attempts still running after a moment; quick ones get their ACTIVE log entry
         # with the outcome (one write per attempt instead of two).
         mark = asyncio.get_running_loop().call_later(MARK_ACTIVE_AFTER, self.store.submit, data.mark_active, d, started)
@@ -267,6 +293,8 @@ class Engine:
             outcome = await self._send(d, started, client, extra)
         finally:
             mark.cancel()
+            if wf:
+                self._expect(wf["run"], d.message_id, None)
         follow = await self.store.run(data.record_attempt, d, outcome)
         self.add(follow)
         status = outcome.status if outcome.status is not None else "ERR"

@@ -110,6 +110,10 @@ async def prepare(
     cfg = parse_config(bag, quota=srv.quota, caller_ip=caller_ip, api=api, now=now)
     if admission is not None:
         cfg.meta["wf"] = admission.wf
+        step_id = workflow.published_step_id(bag, body) if admission.new_run is None else None
+        producer = srv.engine.producer_of(admission.wf["run"], step_id)
+        if producer:
+            cfg.meta["wf"] = {**admission.wf, "after": producer}
     if cfg.cron and api == "v1":  # deduplication happens before the schedule is created (seed)
         key = dedup_key(cfg, bag, destination, body)
         earlier, response = await create_schedule(srv, cfg, destination, body, now, key=key)

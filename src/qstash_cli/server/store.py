@@ -68,7 +68,8 @@ CREATE INDEX IF NOT EXISTS wf_runs_created ON wf_runs(created_at);
 CREATE TABLE IF NOT EXISTS wf_steps (
     run_id TEXT NOT NULL, seq INTEGER NOT NULL, message_id TEXT NOT NULL UNIQUE, call_type TEXT NOT NULL,
     body BLOB NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (run_id, seq));
-CREATE TABLE IF NOT EXISTS wf_messages (message_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, kind TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS wf_messages (
+    message_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, kind TEXT NOT NULL, advanced INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS wf_messages_run ON wf_messages(run_id);
 CREATE TABLE IF NOT EXISTS wf_waiters (
     id INTEGER PRIMARY KEY, event_id TEXT NOT NULL, run_id TEXT NOT NULL, waiter TEXT NOT NULL,

@@ -22,6 +22,9 @@ from qstash_cli.server.wire import compact
 Conn = sqlite3.Connection
 
 STARTED, SUCCESS, FAILED, CANCELED = "RUN_STARTED", "RUN_SUCCESS", "RUN_FAILED", "RUN_CANCELED"
+# `delivery_body` for a message whose delivery the endpoint already acted on (it published the run's next step)
+# before the attempt's outcome was stored, e.g. the server was killed in between: it is not delivered again.
+ADVANCED = b"\0advanced"
 ENTRY_CALL_TYPE = {"step": "step", "call": "toCallback", "callback": "fromCallback"}
 # Headers of a trigger that apply to every later step message of its run (workflow-protocol.md 1.3).
 RUN_WIDE = (
@@ -71,15 +74,23 @@ def bind(conn: Conn, message_id: str, wf: dict[str, Any], new_run: dict[str, Any
                 json.dumps(new_run.get("config", {})),
             ),
         )
-    conn.execute("INSERT OR REPLACE INTO wf_messages VALUES (?, ?, ?)", (message_id, wf["run"], wf["kind"]))
+    conn.execute(
+        "INSERT OR REPLACE INTO wf_messages (message_id, run_id, kind) VALUES (?, ?, ?)",
+        (message_id, wf["run"], wf["kind"]),
+    )
+    if wf.get("after"):  # published while that delivery was being handled: the endpoint did its work
+        conn.execute("UPDATE wf_messages SET advanced = 1 WHERE message_id = ?", (wf["after"],))
 
 
 def delivery_body(conn: Conn, run_id: str, message_id: str, kind: str, body: bytes, now: int) -> tuple | None:
-    """Append the message's history entry (first delivery only) and return (body to deliver, run row); None when
-    the run has ended and the message must not be delivered."""
+    """Append the message's history entry (first delivery only) and return (body to deliver, run row, the step id
+    the endpoint will publish next or None); None when the run has ended and the message must not be delivered."""
     run = run_get(conn, run_id)
     if run is None or run["state"] != STARTED:
         return None
+    done = conn.execute("SELECT advanced FROM wf_messages WHERE message_id = ?", (message_id,)).fetchone()
+    if done is not None and done[0]:
+        return ADVANCED, run, None
     row = conn.execute("SELECT seq FROM wf_steps WHERE message_id = ?", (message_id,)).fetchone()
     if row is None:
         seq = conn.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM wf_steps WHERE run_id = ?", (run_id,)).fetchone()[0]
@@ -90,8 +101,40 @@ def delivery_body(conn: Conn, run_id: str, message_id: str, kind: str, body: byt
     else:
         seq = row[0]
     if kind != "step":
-        return body, run
-    return compact(history(conn, run_id, upto=seq)), run
+        return body, run, None
+    entries = history(conn, run_id, upto=seq)
+    return compact(entries), run, _next_step_id(entries)
+
+
+def _next_step_id(entries: list[dict[str, str]]) -> int | None:
+    """The `stepId` a sequential workflow publishes after this history (one more than the steps it holds); None in
+    a parallel section, where several deliveries of one run are handled at once."""
+    if len(entries) > 1:
+        try:
+            last = json.loads(base64.b64decode(entries[-1]["body"]))
+        except ValueError:
+            return None
+        if not isinstance(last, dict) or last.get("targetStep") or int(last.get("concurrent") or 1) != 1:
+            return None
+    return sum(1 for e in entries if e["callType"] == "step")
+
+
+def published_step_id(bag: Mapping[str, str], body: bytes) -> int | None:
+    """The `stepId` of a sequential step being published (a call says it in its callback headers)."""
+    raw = bag.get("upstash-callback-forward-upstash-workflow-stepid")
+    if raw is not None:
+        concurrent = bag.get("upstash-callback-forward-upstash-workflow-concurrent", "1")
+        return int(raw) if raw.isdigit() and concurrent == "1" else None
+    if not body.startswith(b"{") or len(body) > 1 << 20:
+        return None
+    try:
+        step = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(step, dict) or int(step.get("concurrent") or 1) != 1 or step.get("targetStep"):
+        return None
+    value = step.get("stepId")
+    return value if isinstance(value, int) and value > 0 else None
 
 
 def history(conn: Conn, run_id: str, upto: int | None = None) -> list[dict[str, str]]:
@@ -214,7 +257,7 @@ class Admission:
     """What a publish carrying `Upstash-Workflow-RunId` means for its run."""
 
     bag: dict[str, str]  # the publish headers, with the run-wide settings of the trigger filled in
-    wf: dict[str, str]  # stored on the message: {"run": id, "kind": "step" | "call"}
+    wf: dict[str, str]  # stored on the message: {"run": id, "kind": "step" | "call"[, "after": message id]}
     new_run: dict[str, Any] | None = None  # a trigger: the run to create
     duplicate: bool = False  # a trigger for a run id that exists already
 
