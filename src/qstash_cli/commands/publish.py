@@ -52,7 +52,11 @@ def publish(
     ),
     settings: dict[str, Any] = P.SETTINGS,
     batch: str = typer.Option(
-        None, "--batch", metavar="FILE", help="Publish every line of a JSON-lines FILE (- for stdin); flags = defaults."
+        None,
+        "--batch",
+        metavar="FILE",
+        help="Publish every line of a JSON-lines FILE (- for stdin); flags, DESTINATION and -d are defaults, "
+        "a line's own values win.",
     ),
     chunk_size: int = typer.Option(
         500, "--chunk-size", min=1, max=1000, help="With --batch: messages per /v2/batch request."
