@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 _LOCK = threading.Lock()
+# Read at import: the tests' `isolated` fixture removes every QSTASH_* variable before a test records its figures.
+_OVERRIDE = os.environ.get("QSTASH_RELIABILITY_FIGURES")
 
 
 def figures_path() -> Path:
-    return Path(os.environ.get("QSTASH_RELIABILITY_FIGURES") or Path(__file__).with_name("figures.json"))
+    return Path(_OVERRIDE or Path(__file__).with_name("figures.json"))
 
 
 def record(section: str, values: dict[str, Any]) -> None:
