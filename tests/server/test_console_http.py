@@ -216,3 +216,18 @@ def test_an_open_stream_ends_when_the_server_stops(dev_server):
         assert list(events) == []  # the response ended (the server did not wait out its graceful timeout)
     assert "graceful shutdown exceeded" not in dev_server.log()
     assert "qstash dev: stopped" in dev_server.log()
+
+
+def test_message_detail_keeps_the_messages_redacted_fields_hidden(dev_server, sink):
+    headers = {"Upstash-Redact-Fields": "body,header[X-Secret]", "Upstash-Forward-X-Secret": "s3cr3t"}
+    mid = publish(dev_server, f"{sink.url}/red", b"card 4242", **headers, **{"Upstash-Forward-X-Plain": "seen"})
+    [received] = sink.wait_for(1, path="/red")
+    assert received.body == b"card 4242" and received.header("x-secret") == "s3cr3t"  # delivered as sent
+    with dev_server.client() as api:
+        detail = wait_until(lambda: (d := api.get(f"/console/api/messages/{mid}").json())["attempts"] and d)
+    [attempt] = detail["attempts"]
+    sent = dict(attempt["request"]["headers"])
+    assert sent["X-Secret"].startswith("REDACTED:") and sent["X-Plain"] == "seen"
+    assert attempt["request"]["body"]["text"].startswith("REDACTED:")
+    assert "4242" not in json.dumps(detail) and "s3cr3t" not in json.dumps(detail)
+    assert attempt["signature"]["valid"] is True  # the verdict is over the body that was sent

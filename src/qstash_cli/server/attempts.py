@@ -12,6 +12,7 @@ import json
 import sqlite3
 from typing import Any
 
+from qstash_cli.server import redact
 from qstash_cli.server.catalog import NotFound
 from qstash_cli.server.models import PENDING
 from qstash_cli.server.shapes import clean, message_v2
@@ -43,10 +44,17 @@ def signature_verdict(headers: list[list[str]], body: bytes, url: str, at_ms: in
     return {"valid": result.valid, "reason": reason, "claims": result.claims, "checks": checks}
 
 
+def _shown(meta: dict[str, Any], sent: list[list[str]]) -> list[list[str]]:
+    """The headers as sent, the message's own (forwarded) ones under its `Upstash-Redact-Fields`."""
+    own = {name.lower() for name in meta.get("header", {})}
+    return [[k, redact.header(meta, {k: [v]})[k][0] if k.lower() in own else v] for k, v in sent]
+
+
 def _attempts(rows: list[Any], message: Any, meta: dict[str, Any], keys: dict[str, str]) -> list[dict[str, Any]]:
     started: dict[str, int] = {}
     numbers: dict[str, int] = {}
     body = bytes(message["body"])
+    shown_body = _text(redact.body(meta, body))
     out = []
     for r in rows:
         task = r["task_id"]
@@ -74,10 +82,15 @@ def _attempts(rows: list[Any], message: Any, meta: dict[str, Any], keys: dict[st
             "finished": r["time"],
             "durationMs": r["time"] - begin,
             "error": r["error"],
-            "request": {"method": meta.get("method", "POST"), "url": r["url"], "headers": sent, "body": _text(body)},
+            "request": {
+                "method": meta.get("method", "POST"),
+                "url": r["url"],
+                "headers": _shown(meta, sent) if sent is not None else None,
+                "body": shown_body,
+            },
             "response": response,
         }
-        if sent is not None:
+        if sent is not None:  # checked against the original body, as the receiver did
             attempt["signature"] = signature_verdict(sent, body, r["url"], begin, keys)
         out.append(attempt)
     return out
