@@ -25,6 +25,7 @@ MODES = (
     "slow_headers",
     "trickle_body",
     "trickle_headers",
+    "endless_body",
 )
 TRICKLE_EVERY = 2.0  # seconds between two bytes of a trickling answer (each byte restarts httpx's read timeout)
 
@@ -67,6 +68,11 @@ def _answer(conn: socket.socket, mode: str, stop: threading.Event) -> None:
             conn.sendall(bytes([byte]))
             if stop.wait(TRICKLE_EVERY):
                 return
+    elif mode == "endless_body":  # a 200 whose body never ends, as fast as the socket takes it
+        conn.sendall(JSON_HEAD + b"Transfer-Encoding: chunked\r\n\r\n")
+        chunk = b"%x\r\n%s\r\n" % (1 << 20, b" " * (1 << 20))
+        while not stop.is_set():
+            conn.sendall(chunk)
     elif mode in ("hang", "slow_headers"):
         if mode == "slow_headers":
             conn.sendall(b"HTTP/1.1 200 OK\r\n")

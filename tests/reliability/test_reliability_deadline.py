@@ -114,6 +114,12 @@ def test_trickling_server_ends_at_the_deadline(cli, monkeypatch, mode: str, how:
     _tried["deadline"] = _tried.get("deadline", 0) + 1
 
 
+def test_an_endless_answer_ends_with_an_error_not_memory_growth(cli) -> None:
+    with faulty_server("endless_body") as server:
+        r = cli("keys", "get", "--url", server.url, "--token", MOCK_TOKEN)
+    assert "larger than 64 MiB" in _one_error(r, 1)
+
+
 def test_publish_takes_the_request_deadline_before_the_command(cli) -> None:
     """On `publish`, `--timeout` after the command is the delivery timeout (Upstash-Timeout); before it, or as
     --request-timeout, it is the request deadline."""

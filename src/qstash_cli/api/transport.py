@@ -26,6 +26,7 @@ import httpx  # noqa: E402
 
 USER_AGENT = f"qstash-cli/{__version__}"
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)  # per socket operation, and never past the request's deadline
+MAX_ANSWER_SIZE = 64 * 2**20  # bytes of one answer (a listing page is a few hundred kB at most)
 DEFAULT_DEADLINE = 60.0  # seconds for one request, its retries and 429 waits included (--timeout, QSTASH_TIMEOUT)
 MAX_RATE_LIMIT_WAIT = 30.0  # seconds, per wait
 RATE_LIMIT_TRIES = 3
@@ -202,8 +203,11 @@ class Transport:
 
         def exchange() -> None:
             try:
-                response = self.http.send(request)
-                response.read()
+                response = self.http.send(request, stream=True)
+                try:
+                    response._content = _read_bounded(response)  # what httpx's read() sets, with a size bound
+                finally:
+                    response.close()
                 box["response"] = response
             except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
                 box["error"] = exc
@@ -274,6 +278,21 @@ class Transport:
 
 class _Overdue(httpx.TimeoutException):
     """The request's deadline passed while an answer was still arriving."""
+
+
+def _read_bounded(response: httpx.Response) -> bytes:
+    """The (decoded) body, at most MAX_ANSWER_SIZE bytes: an endless answer ends with an error, not memory growth."""
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > MAX_ANSWER_SIZE:
+            raise ApiError(
+                f"unexpected answer from {response.request.url.path}: larger than {MAX_ANSWER_SIZE // 2**20} MiB",
+                status=response.status_code,
+                hint="is --url pointing at a QStash server?",
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _sleep(seconds: float) -> None:

@@ -208,7 +208,7 @@ def set_(
     s = settings_from(ctx)
     name = normalise_key(key)
     if value == "-":
-        value = sys.stdin.readline()
+        value = sys.stdin.readline(65536)  # bounded: a value is one short line
     value = _check_value(name, value)
     data = copy.deepcopy(loaded(s))
     if name in TOP_KEYS:

@@ -17,7 +17,7 @@ PIPE_HINT = 'pipe it in: echo "$QSTASH_TOKEN" | qstash login --with-token'
 
 def _read_token(s: Settings, with_token: bool) -> str:
     if with_token:
-        raw = sys.stdin.read()
+        raw = sys.stdin.read(65536)  # bounded: a token is one short line
         source = "stdin"
     elif s.opts.token:
         raw, source = s.opts.token, "--token"
