@@ -102,7 +102,7 @@ def test_secret_given_by_flag_or_env_is_hidden_too(cli, monkeypatch) -> None:
 def test_show_plain_and_table_output(cli) -> None:
     r = cli("config", "show")
     assert r.stdout.splitlines() == [
-        "SETTING\tVALUE\tSOURCE",
+        "setting\tvalue\tsource",
         "profile\tdefault\tdefault",
         "url\thttps://qstash.upstash.io\tdefault",
         "token\t\tunset",
@@ -113,7 +113,7 @@ def test_show_plain_and_table_output(cli) -> None:
     ]
     assert r.stderr == f"Config file: {cfg_path()}\n"
     table = cli("config", "show", tty=True).stdout
-    assert "SETTING" in table and "https://qstash.upstash.io" in table and "\t" not in table
+    assert "setting" in table and "https://qstash.upstash.io" in table and "\t" not in table
 
 
 def test_builtin_dev_profile(cli) -> None:
@@ -292,7 +292,7 @@ def test_profiles_lists_file_and_builtin_without_secrets(cli) -> None:
     r = cli("config", "profiles")
     assert r.exit_code == 0 and TOKEN not in r.stdout
     assert r.stdout.splitlines() == [
-        "PROFILE\tACTIVE\tURL\tAPI\tTOKEN\tORIGIN",
+        "profile\tactive\turl\tapi\ttoken\torigin",
         "ci\t*\thttps://qstash.upstash.io\tv1\tset\tfile",
         f"dev\t\t{devcreds.DEV_URL}\tv1\tset\tbuiltin+file",
     ]

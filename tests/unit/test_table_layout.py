@@ -86,3 +86,20 @@ def test_a_record_never_folds_a_long_value(cli, mock_api, monkeypatch) -> None:
     mock_api.add("GET", f"/v2/messages/{MSG}", {"messageId": MSG, "url": URL})
     out = plain(cli("messages", "get", MSG, tty=True).stdout).splitlines()
     assert f"messageId  {MSG}" in out and f"url        {URL}" in out
+
+
+def test_one_header_casing_in_every_table() -> None:
+    """No table of any command shouts its headers (`SETTING` next to `name`): lower case (or an API field name)."""
+    import importlib
+
+    from qstash_cli.app import COMMAND_MODULES
+    from qstash_cli.output import Column
+
+    headers = set()
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"qstash_cli.commands.{name}")
+        for value in vars(module).values():
+            if isinstance(value, list) and value and all(isinstance(c, Column) for c in value):
+                headers |= {c.header for c in value}
+    assert len(headers) > 30
+    assert sorted(h for h in headers if h.isupper()) == []

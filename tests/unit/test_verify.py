@@ -41,7 +41,7 @@ def test_valid_signature(cli, keys) -> None:
     assert re.fullmatch(r"exp\t\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", lines[4])
     assert lines[6] == f"body\t{signing.body_hash(BODY)} (matches the given body)"
     assert lines[-3:] == [
-        "KEY\tRESULT\tCHECK\tDETAIL",
+        "key\tresult\tcheck\tdetail",
         "current\tok\t\tok",
         "next\tFAILED\tsignature\tsignature does not match this key",
     ]

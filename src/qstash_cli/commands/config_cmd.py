@@ -116,7 +116,7 @@ def show(ctx: typer.Context, show_secrets: bool = SHOW_SECRETS) -> None:
     if s.out.mode == JSON:
         s.out.json({r["setting"]: {"value": r["value"], "source": r["source"], "from": r["from"]} for r in rows})
         return
-    columns = [Column("SETTING", "setting"), Column("VALUE", "value"), Column("SOURCE", "from")]
+    columns = [Column("setting", "setting"), Column("value", "value"), Column("source", "from")]
     s.out.rows(rows, columns, id_key="setting")
     from qstash_cli import config
 
@@ -280,12 +280,12 @@ def path(ctx: typer.Context) -> None:
 
 
 PROFILE_COLUMNS = [
-    Column("PROFILE", "name"),
-    Column("ACTIVE", lambda r: "*" if r["active"] else ""),
-    Column("URL", "url"),
-    Column("API", "api"),
-    Column("TOKEN", lambda r: "set" if r["token"] else "-"),
-    Column("ORIGIN", "origin"),
+    Column("profile", "name"),
+    Column("active", lambda r: "*" if r["active"] else ""),
+    Column("url", "url"),
+    Column("api", "api"),
+    Column("token", lambda r: "set" if r["token"] else "-"),
+    Column("origin", "origin"),
 ]
 
 

@@ -29,10 +29,10 @@ CLAIM_FIELDS = [
     Column("body", "body"),
 ]
 CHECK_COLUMNS = [
-    Column("KEY", "key"),
-    Column("RESULT", lambda c: "ok" if c["ok"] else "FAILED"),
-    Column("CHECK", lambda c: c["failure"] or ""),
-    Column("DETAIL", "detail"),
+    Column("key", "key"),
+    Column("result", lambda c: "ok" if c["ok"] else "FAILED"),
+    Column("check", lambda c: c["failure"] or ""),
+    Column("detail", "detail"),
 ]
 
 KEY_HELP = "Signing key to check with [default: env QSTASH_{0}_SIGNING_KEY, else the profile's {1}_signing_key]."
