@@ -33,3 +33,17 @@ def test_raw_api_requests_and_whoami(live, dev_server) -> None:
     shown = live("whoami", "--check", "--json").json
     assert shown["status"] == "token accepted" and shown["url"] == dev_server.url
     assert dev_server.token not in live("auth", "status").stdout
+
+
+def test_publish_settings_reach_qstash_dev_and_flow_control_shows_the_key(live, sink) -> None:
+    mid = live(
+        "publish", f"{sink.url}/fc", "-d", "hello", "--flow-control-key", "user-42", "--parallelism", "1",
+        "--rate", "5", "--period", "1m", "--retry-delay", "100 * retried", "--redact", "header[X-Secret]",
+        "-H", "X-Secret: s3cr3t", "-q",
+    ).stdout.strip()  # fmt: skip
+    [delivery] = sink.wait_for(1)
+    assert delivery.path == "/fc" and delivery.body == b"hello" and delivery.header("X-Secret") == "s3cr3t"
+    assert mid
+    key = live("flow-control", "get", "user-42", "--json").json
+    assert key["flowControlKey"] == "user-42" and key["parallelismMax"] == 1  # (qstash dev reports no rate yet)
+    assert "user-42" in live("flow-control", "list", "-q").stdout.split()
