@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=64)
     p.add_argument("--quiet", action="store_true", help="no per-request / per-delivery lines")
     p.add_argument("--no-console", action="store_true", help="do not serve the browser console at /")
+    p.add_argument("--max-connections", type=int, default=1000, help="open connections (default 1000)")
+    p.add_argument("--header-timeout", type=float, default=10.0, help="seconds to send a request's headers")
+    p.add_argument("--idle-timeout", type=int, default=30, help="seconds an idle connection stays open")
     a = p.parse_args(argv)
     opts = Options(
         port=a.port,
@@ -42,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         workers=a.workers,
         quiet=a.quiet,
         console=not a.no_console,
+        max_connections=a.max_connections,
+        header_timeout=a.header_timeout,
+        idle_timeout=a.idle_timeout,
     )
     if a.token:
         opts.token = a.token

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import sys
@@ -77,17 +78,25 @@ def endpoint(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
     return wrapper
 
 
+BODY_TIMEOUT = 60.0  # seconds to receive a whole request body
+
+
 async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body; 413 beyond `limit` bytes (checked before reading when Content-Length is given)."""
+    """The raw body, read as it streams in; 413 beyond `limit` bytes (checked before reading when Content-Length is
+    given, and never buffering more than `limit` + one chunk otherwise); 408 when it takes over BODY_TIMEOUT."""
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > limit:
         raise ApiError(413, f"message size {length} bytes exceeds the limit of {limit} bytes")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise ApiError(413, f"message size exceeds the limit of {limit} bytes")
-    return body
+    body = bytearray()
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > limit:
+                    raise ApiError(413, f"message size exceeds the limit of {limit} bytes")
+    except TimeoutError:
+        raise ApiError(408, f"request body not received within {BODY_TIMEOUT:g}s") from None
+    return bytes(body)
 
 
 CONFIG_JSON_LIMIT = 1 << 20  # bodies of the management calls (topics, endpoints, queues, ...)
@@ -122,18 +131,22 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 
 MAX_HEADER_BYTES = 64 * 1024
+MAX_HEADER_COUNT = 1000
 
 
 class AccessLog:
-    """ASGI middleware: refuses oversize header sets (431, JSON) and writes `METHOD path status ms` to stderr."""
+    """ASGI middleware: refuses oversize header sets (431, JSON: over MAX_HEADER_COUNT or MAX_HEADER_BYTES) and
+    writes `METHOD path status ms` to stderr."""
 
     def __init__(self, app: ASGIApp, enabled: Callable[[], bool]) -> None:
         self.app = app
         self.enabled = enabled
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and sum(len(k) + len(v) for k, v in scope["headers"]) > MAX_HEADER_BYTES:
-            await error(431, f"request headers exceed {MAX_HEADER_BYTES} bytes")(scope, receive, send)
+        too_many = scope["type"] == "http" and len(scope["headers"]) > MAX_HEADER_COUNT
+        if too_many or scope["type"] == "http" and sum(len(k) + len(v) for k, v in scope["headers"]) > MAX_HEADER_BYTES:
+            what = f"{MAX_HEADER_COUNT} headers" if too_many else f"{MAX_HEADER_BYTES} bytes"
+            await error(431, f"request headers exceed {what}")(scope, receive, send)
             if self.enabled():
                 sys.stderr.write(f"{scope['method']} {scope['path'][:160]} 431\n")
             return

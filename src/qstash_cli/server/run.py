@@ -35,6 +35,9 @@ class Options:
     workers: int = 64
     quiet: bool = False
     console: bool = True
+    max_connections: int = 1000
+    header_timeout: float = 10.0
+    idle_timeout: int = 30
     current_key: str = devcreds.DEV_CURRENT_SIGNING_KEY
     next_key: str = devcreds.DEV_NEXT_SIGNING_KEY
 
@@ -69,6 +72,19 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
+
+
+def _raise_file_limit(wanted: int) -> None:
+    """Raise the soft limit of open files towards `wanted` (never above the hard limit)."""
+    try:
+        import resource
+    except ImportError:
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def banner(opts: Options, url: str, keys: tuple[str, str], where: str) -> list[str]:
@@ -124,6 +140,7 @@ def serve(opts: Options) -> int:
 
     from qstash_cli.server import data, datafile
     from qstash_cli.server.app import build
+    from qstash_cli.server.connections import base_protocol, guarded
     from qstash_cli.server.context import Server
     from qstash_cli.server.engine import Engine, KeyRing
     from qstash_cli.server.http import AccessLog
@@ -208,15 +225,22 @@ def serve(opts: Options) -> int:
             await engine.stop()
 
     app = AccessLog(build(lifespan, console_on=opts.console), enabled=lambda: not opts.quiet)
+    _raise_file_limit(opts.max_connections + 1024)  # the connections, plus outbound deliveries and the data files
+    protocol = guarded(
+        base_protocol(),  # httptools when installed, else h11
+        header_timeout=opts.header_timeout,
+        idle_timeout=opts.idle_timeout,
+        max_connections=opts.max_connections,
+    )
     config = uvicorn.Config(
         app,
         log_level="warning",
         access_log=False,
         loop="auto",  # uvloop when installed (uvicorn[standard])
-        http="auto",  # httptools when installed, else h11
+        http=protocol,
         lifespan="on",
         timeout_graceful_shutdown=3,
-        timeout_keep_alive=30,
+        timeout_keep_alive=opts.idle_timeout,
         h11_max_incomplete_event_size=256 * 1024,
         server_header=False,
     )
