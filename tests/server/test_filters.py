@@ -143,3 +143,29 @@ def test_bulk_without_filter_does_what_is_documented(dev_server, sink):
         assert c.request("DELETE", "/v2/messages", params={"count": "lots"}).status_code == 400
         assert all(c.get(f"/v2/messages/{mid}").status_code == 200 for mid in pending)
         assert c.request("DELETE", "/v2/messages").json() == {"cancelled": 2}
+
+
+WORKFLOW_TYPOS = ["labeel", "workflowRunID", "workflowRunIdz", "stat", "flowcontrolKey"]
+
+
+def test_unknown_filter_never_cancels_workflow_runs(dev_server, sink):
+    """`DELETE /v2/workflows/runs` (bulk cancel) with a typo answers 400 and cancels nothing."""
+    with dev_server.client() as c:
+        runs = [f"wfr_typo{i}" for i in range(2)]
+        for run in runs:
+            trigger = {"Upstash-Workflow-Init": "true", "Upstash-Workflow-RunId": run, "Upstash-Delay": "1h"}
+            assert c.post(f"/v2/publish/{sink.url}/wf", content=b"{}", headers=trigger).status_code == 200
+
+        def states():
+            found = c.get("/v2/workflows/logs").json()["runs"]
+            return {r["workflowRunId"]: r["workflowState"] for r in found if r["workflowRunId"] in runs}
+
+        assert states() == dict.fromkeys(runs, "RUN_STARTED")
+        for typo in WORKFLOW_TYPOS:
+            r = c.request("DELETE", "/v2/workflows/runs", params={typo: "x"})
+            assert r.status_code == 400 and r.json() == {"error": f"unknown filter: {typo}"}, r.text
+            r = c.request("DELETE", "/v2/workflows/runs", params={typo: "x", "workflowRunIds": runs[0]})
+            assert r.status_code == 400, r.text
+        assert states() == dict.fromkeys(runs, "RUN_STARTED")
+        r = c.request("DELETE", "/v2/workflows/runs", params={"workflowRunIds": runs[0]})
+        assert r.json() == {"cancelled": 1} and states() == {runs[0]: "RUN_CANCELED", runs[1]: "RUN_STARTED"}

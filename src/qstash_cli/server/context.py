@@ -32,6 +32,7 @@ class Server:
     console_token_in_page: bool = False  # the console page carries the token (a loopback server)
     message_grace_ms: int = 600_000  # how long GET /v2/messages/{id} still answers after delivery
     closing: asyncio.Event = field(default_factory=asyncio.Event)  # set when the server starts to shut down
+    own_address: tuple[str, int] = ("", 0)  # the host and port this server listens on (its own URLs are refused)
 
 
 def srv_of(request: Request) -> Server:

@@ -3,9 +3,10 @@ validation (prepare), storage in one database job (commit), and schedule creatio
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlencode
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from starlette.requests import Request
 
@@ -52,6 +53,31 @@ def destination_of(request: Request, prefix_parts: int) -> str:
     if not dest:
         raise BadValue("missing destination")
     return dest
+
+
+def _is_local(host: str, bound: str) -> bool:
+    if host in ("localhost", bound.lower().strip("[]")) or host.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return ip.is_loopback or ip.is_unspecified
+
+
+def refuse_own_url(srv: Server, url: str | None, what: str = "destination") -> None:
+    """400 when `url` is this server itself (loopback or its bind host, on its port): a message delivered to its own
+    API could publish itself again, without end. A name that reaches it some other way (DNS, a proxy) is not seen."""
+    bound, port = srv.own_address
+    if not url or not port:
+        return
+    try:
+        parts = urlsplit(url)
+        target = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return
+    if target == port and _is_local((parts.hostname or "").lower(), bound):
+        raise ApiError(400, f"{what} {url[:200]} is this qstash dev server itself: that would deliver to its own API")
 
 
 async def resolve_targets(
@@ -119,6 +145,10 @@ async def prepare(
         earlier, response = await create_schedule(srv, cfg, destination, body, now, key=key)
         return Prepared([], key, earlier or response, duplicate=earlier is not None)
     targets, topic = await resolve_targets(srv, destination, cache)
+    for target in targets:
+        refuse_own_url(srv, target.url)
+    for kind in ("callback", "failureCallback"):
+        refuse_own_url(srv, cfg.meta.get(kind), kind)
     if queue:
         check_name(queue, "queue name")
         if cache is None or ("queue", queue) not in cache:
@@ -187,7 +217,7 @@ async def create_schedule(
 ) -> tuple[Any, dict[str, str]]:
     """Create (or overwrite) a schedule: (the earlier answer when `key` is a duplicate, else None; the answer)."""
     if is_url(destination):
-        check_url(destination)
+        refuse_own_url(srv, check_url(destination))
     else:
         check_name(destination, "url group name")
     sid = cfg.schedule_id or new_id("scd")

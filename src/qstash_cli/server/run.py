@@ -196,8 +196,9 @@ def serve(opts: Options) -> int:
     sched = Scheduler(store, engine, log=log)
     srv = Server(store, engine, sched, keys, quota, opts.token, int(opts.dedup_window * 1000), is_loopback(opts.host))
     srv.message_grace_ms = int(opts.message_grace * 1000)
+    srv.own_address = (opts.host, sock.getsockname()[1])
     shown_host = f"[{opts.host}]" if ":" in opts.host else opts.host
-    url = f"http://{shown_host}:{sock.getsockname()[1]}"
+    url = f"http://{shown_host}:{srv.own_address[1]}"
 
     async def prune() -> None:
         while True:
