@@ -6,6 +6,8 @@ and counts how often each step body runs; the run's end state is read back throu
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from qstash import QStash
@@ -102,3 +104,50 @@ def test_cancel_stops_a_sleeping_run(dev_server, app):
 def _sleeping(dev_server, run_id: str) -> bool:
     run = run_of(dev_server, run_id)
     return bool(run) and run["steps"][-1]["type"] == "next"
+
+
+def test_failed_run_in_the_workflow_dlq_then_resume_and_restart(dev_server, app, cli, monkeypatch):
+    run_id = start(dev_server, app, "/failing", "payload")
+    wait_until(lambda: state_of(dev_server, run_id) == "RUN_FAILED", timeout=40)
+    auth = dev_server.auth
+    [entry] = httpx.get(f"{dev_server.url}/v2/workflows/dlq", headers=auth).json()["messages"]
+    assert entry["workflowRunId"] == run_id and entry["responseStatus"] == 500
+    same = httpx.get(f"{dev_server.url}/v2/dlq", params={"source": "workflow", "workflowRunId": run_id}, headers=auth)
+    assert [e["dlqId"] for e in same.json()["messages"]] == [entry["dlqId"]]
+    typo = httpx.get(f"{dev_server.url}/v2/workflows/dlq", params={"workflowRunld": run_id}, headers=auth)
+    assert typo.status_code == 400 and "workflowRunld" in typo.json()["error"]
+    app.boom_fails = False
+    monkeypatch.setenv("QSTASH_URL", dev_server.url)
+    monkeypatch.setenv("QSTASH_TOKEN", dev_server.token)
+    r = cli("--json", "workflow", "dlq", "resume", entry["dlqId"])
+    assert r.exit_code == 0, r.stderr
+    resumed = json.loads(r.stdout)
+    resumed = resumed[0] if isinstance(resumed, list) else resumed
+    new_id = resumed.get("workflowRunId") or resumed["workflowRuns"][0]["workflowRunId"]
+    assert new_id != run_id
+    wait_until(lambda: state_of(dev_server, new_id) == "RUN_SUCCESS", timeout=40)
+    assert app.runs["ok"] == 1 and app.runs["boom"] == 2  # resumed at the failed step: "ok" did not run again
+    assert httpx.get(f"{dev_server.url}/v2/workflows/dlq", headers=auth).json()["messages"] == []
+    # restart: a new run from the initial payload, every step again
+    app.boom_fails = True
+    second = start_new(dev_server, app, "/failing", "again", known={run_id, new_id})
+    wait_until(lambda: state_of(dev_server, second) == "RUN_FAILED", timeout=40)
+    [entry] = httpx.get(f"{dev_server.url}/v2/workflows/dlq", headers=auth).json()["messages"]
+    app.boom_fails = False
+    r = cli("--json", "workflow", "dlq", "restart", entry["dlqId"])
+    assert r.exit_code == 0, r.stderr
+    wait_until(lambda: app.runs["ok"] == 3 and app.runs["boom"] == 4, timeout=40)  # all of it ran again
+
+
+def start_new(dev_server, app: App, path: str, payload, known: set[str]) -> str:
+    """Like `start`, when runs of that URL exist already."""
+    QStash(dev_server.token, base_url=dev_server.url).message.publish_json(url=f"{app.url}{path}", body=payload)
+
+    def started() -> str | None:
+        runs = httpx.get(
+            f"{dev_server.url}/v2/workflows/logs", params={"workflowUrl": f"{app.url}{path}"}, headers=dev_server.auth
+        ).json()["runs"]
+        fresh = [r["workflowRunId"] for r in runs if r["workflowRunId"] not in known]
+        return fresh[0] if fresh else None
+
+    return wait_until(started, timeout=20)

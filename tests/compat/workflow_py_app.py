@@ -39,6 +39,7 @@ class App:
     def __init__(self, qstash_url: str, token: str, current_key: str, next_key: str) -> None:
         self.runs: Counter[str] = Counter()
         self.seen: dict[str, Any] = {}
+        self.boom_fails = True  # the "boom" step of /failing fails while this is set
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -104,9 +105,11 @@ class App:
             self.count("ok")
             return "fine"
 
-        def boom() -> None:
+        def boom() -> str:
             self.count("boom")
-            raise ValueError("the step broke on purpose")
+            if self.boom_fails:
+                raise ValueError("the step broke on purpose")
+            return "mended"
 
         context.run("ok", ok)
         context.run("boom", boom)

@@ -25,6 +25,7 @@ from qstash_cli.server.routes import (
     schedules,
     topics,
     v1,
+    workflow_dlq,
     workflows,
 )
 
@@ -40,6 +41,7 @@ ROUTE_TABLES: list[list[Route]] = [
     keys.ROUTES,
     flow_control.ROUTES,
     workflows.ROUTES,
+    workflow_dlq.ROUTES,
     v1.ROUTES,
 ]
 

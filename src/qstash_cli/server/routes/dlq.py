@@ -10,8 +10,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from qstash_cli.server import queries
-from qstash_cli.server.context import caller_ip, query, srv_of
+from qstash_cli.server import queries, workflow_dlq
+from qstash_cli.server.context import caller_ip, params, query, srv_of
 from qstash_cli.server.filters import LABEL, META, URL_HOST, URL_PATH, Filters
 from qstash_cli.server.handlers import fetch
 from qstash_cli.server.http import ApiError, endpoint, read_json
@@ -70,11 +70,22 @@ def _entry(found: tuple[Any, Any, Any]) -> dict[str, Any]:
 
 @endpoint
 async def list_dlq(request: Request) -> Any:
+    if request.query_params.get("source") == "workflow":  # the workflow client's listing of failed runs
+        return await _workflow_page(request)
     entries, cursor = await srv_of(request).store.run(queries.dlq_list, FILTERS, query(request, FILTERS))
     out: dict[str, Any] = {"messages": [_entry(e) for e in entries]}
     if cursor:
         out["cursor"] = cursor
     return out
+
+
+async def _workflow_page(request: Request) -> dict[str, Any]:
+    found = params(request)
+    try:
+        entries, cursor = await srv_of(request).store.run(workflow_dlq.page, found)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+    return {"messages": entries, **({"cursor": cursor} if cursor else {})}
 
 
 @endpoint
