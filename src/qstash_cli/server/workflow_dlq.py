@@ -143,6 +143,10 @@ def ids(conn: Conn, params: Params, limit: int) -> tuple[list[str], str]:
     return [e["dlqId"] for e in entries], cursor
 
 
+def delete(conn: Conn, dlq_ids: list[str]) -> int:
+    return sum(conn.execute("DELETE FROM dlq WHERE id = ?", (i,)).rowcount for i in dlq_ids)
+
+
 def copy_run(conn: Conn, dlq_id: str, new_id: str, now: int, resume: bool) -> dict[str, Any]:
     """Start run `new_id` from a failed one: a resume keeps the history before the failed step, a restart only the
     initial payload. Returns the failed run and message for the caller to publish again; the entry leaves the DLQ."""

@@ -56,14 +56,10 @@ async def _ids(request: Request) -> tuple[list[str], str]:
 @endpoint
 async def delete(request: Request) -> Any:
     ids, cursor = await _ids(request)
-    deleted = await srv_of(request).store.run(_delete, ids)
+    deleted = await srv_of(request).store.run(workflow_dlq.delete, ids)
     if "id" in request.path_params:
         return None
     return {"deleted": deleted, **({"cursor": cursor} if cursor else {})}
-
-
-def _delete(conn: Any, ids: list[str]) -> int:
-    return sum(conn.execute("DELETE FROM dlq WHERE id = ?", (i,)).rowcount for i in ids)
 
 
 async def _again(srv: Server, request: Request, dlq_id: str, *, resume: bool) -> dict[str, Any]:
