@@ -34,8 +34,8 @@ from common import RESULTS, Row  # noqa: E402
 
 SIZES = {  # startup runs, one-request runs, bulk runs, SDK sample, burst, latency messages, long run, console rounds
     "quick": dict(startup=11, request=5, bulk=1, sdk=200, burst=3_000, latency=300, long=20_000, console=1),
-    "default": dict(startup=31, request=11, bulk=3, sdk=1_000, burst=10_000, latency=1_000, long=30_000, console=3),
-    "full": dict(startup=51, request=21, bulk=5, sdk=1_000, burst=20_000, latency=2_000, long=100_000, console=3),
+    "default": dict(startup=31, request=11, bulk=3, sdk=1_000, burst=10_000, latency=1_000, long=30_000, console=5),
+    "full": dict(startup=51, request=21, bulk=5, sdk=1_000, burst=20_000, latency=2_000, long=100_000, console=5),
 }
 PARTS = ("startup", "client", "server", "listing", "console")
 

@@ -231,3 +231,19 @@ def test_message_detail_keeps_the_messages_redacted_fields_hidden(dev_server, si
     assert attempt["request"]["body"]["text"].startswith("REDACTED:")
     assert "4242" not in json.dumps(detail) and "s3cr3t" not in json.dumps(detail)
     assert attempt["signature"]["valid"] is True  # the verdict is over the body that was sent
+
+
+@pytest.mark.parametrize(
+    ("host", "console", "line"),
+    [
+        ("127.0.0.1", True, "Console: http://127.0.0.1:8080/"),
+        ("0.0.0.0", True, "Console: http://0.0.0.0:8080/ (it asks for the token)"),
+        ("127.0.0.1", False, None),
+    ],
+)
+def test_the_banner_names_the_console(host, console, line):
+    from qstash_cli.server.run import Options, banner
+
+    lines = banner(Options(host=host, console=console), f"http://{host}:8080", ("k1", "k2"), "in memory")
+    consoles = [x for x in lines if x.startswith("Console:")]
+    assert consoles == ([line] if line else [])

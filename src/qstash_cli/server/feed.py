@@ -2,8 +2,9 @@
 
 Each open stream polls `SELECT ... WHERE seq > last` on the store's reader connection (`Store.read`: it never waits for,
 nor delays, the writer's group commits). A poll reads at most `BATCH` rows; a stream that falls more than `MAX_BEHIND`
-rows behind (a burst of thousands of publishes) skips to the newest rows and says how many it skipped, so a browser
-on the stream costs a bounded amount of work per second (at most `BATCH` rows per `POLL_SECONDS`) whatever the load.
+rows behind (a burst of thousands of publishes) skips to the newest `BUSY_BATCH` rows every `BUSY_POLL_SECONDS` and
+says how many it skipped, so a browser on the stream costs a bounded amount of work per second whatever the load: the
+browser's drawing, not the server's reading, is the cost that matters (benchmarks/console_figures.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ FILTERED_BATCH = 5000  # rows scanned per poll by a filtered stream (few match; 
 MAX_BEHIND = BATCH  # rows; further behind than this, an unfiltered stream skips to the newest BUSY_BATCH rows
 BACKLOG = 100  # rows shown when a stream opens without a position
 POLL_SECONDS = 0.5
-BUSY_POLL_SECONDS = 1.0  # while skipping ahead (a burst): fewer, smaller updates for the browser to draw
+BUSY_POLL_SECONDS = 2.0  # while skipping ahead (a burst): fewer, smaller updates for the browser to draw
 BUSY_BATCH = 50
 PING_SECONDS = 15.0
 RECONNECT_MS = 1000
