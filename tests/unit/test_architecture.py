@@ -30,6 +30,7 @@ STORE_SIDE = {
     "ids",
     "quota",
     "redact",
+    "flows",
 }
 HTTP_LAYER = {"app", "context", "intake", "handlers", "shapes", "http", "run"}
 ABOVE_STORE = {"app", "context", "intake", "handlers", "shapes"}  # and routes/

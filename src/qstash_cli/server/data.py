@@ -16,6 +16,7 @@ from qstash_cli.server.wire import compact
 Conn = sqlite3.Connection
 RESPONSE_BODY_LIMIT = 1 << 20
 _PENDING_SQL = "('CREATED', 'RETRY', 'ACTIVE')"
+FLOW_PREFIX = "flow-control:"  # the due-queue's gate name of a flow-control key
 
 
 # -- keys -------------------------------------------------------------------------------------------------------
@@ -185,11 +186,13 @@ def prune_dedup(conn: Conn, now: int) -> int:
 
 
 def pending_page(conn: Conn, after: tuple[int, str], limit: int) -> list[tuple[int, str, str | None]]:
-    """Pending tasks ordered by (next_at, id), after the given key: for loading the due-queue at start."""
+    """Pending tasks ordered by (next_at, id), after the given key, with their gate (queue, or flow-control key):
+    for loading the due-queue at start."""
     rows = conn.execute(
-        f"SELECT next_at, id, queue_name FROM tasks WHERE state IN {_PENDING_SQL} AND (next_at, id) > (?, ?) "
-        "ORDER BY next_at, id LIMIT ?",
-        (after[0], after[1], limit),
+        "SELECT t.next_at, t.id, COALESCE(t.queue_name, ? || json_extract(m.meta, '$.flowControlKey')) "
+        f"FROM tasks t JOIN messages m ON m.id = t.message_id WHERE t.state IN {_PENDING_SQL} "
+        "AND (t.next_at, t.id) > (?, ?) ORDER BY t.next_at, t.id LIMIT ?",
+        (FLOW_PREFIX, after[0], after[1], limit),
     ).fetchall()
     return [(r[0], r[1], r[2]) for r in rows]
 

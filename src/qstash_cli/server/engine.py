@@ -19,15 +19,16 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from qstash_cli.server import data, outbound, workflow
+from qstash_cli.server import data, flows, outbound, workflow
 from qstash_cli.server.ids import now_ms
 from qstash_cli.server.models import Delivery, Outcome
 from qstash_cli.server.parse import retry_after, retry_delay_ms
 from qstash_cli.server.store import Store
 from qstash_cli.signing import sign
 
-FLOW_PREFIX = "flow-control:"  # gate names for Upstash-Flow-Control-Key parallelism (queues use their own name)
+FLOW_PREFIX = data.FLOW_PREFIX  # gate names of flow-control keys (queues use their own name)
 KEEP_PAYLOAD_MS = 2000
 RESPONSE_LIMIT = 1 << 20
 MARK_ACTIVE_AFTER = 0.2  # seconds
@@ -102,6 +103,7 @@ class Engine:
         self.log = log or (lambda line: None)
         self.cancelled: set[str] = set()
         self.queues: dict[str, QueueState] = {}
+        self.flows: dict[str, flows.Flow] = {}
         self._heap: list[tuple] = []
         self._seq = itertools.count()
         self._wake: asyncio.Event | None = None
@@ -119,9 +121,12 @@ class Engine:
         for d in deliveries:
             payload = d if d.next_at - now < KEEP_PAYLOAD_MS else None
             gate = d.queue_name
-            if gate is None and d.meta.get("flowControlKey") and d.meta.get("parallelism"):
-                gate = FLOW_PREFIX + d.meta["flowControlKey"]
-                self.queues.setdefault(gate, QueueState()).parallelism = max(1, int(d.meta["parallelism"]))
+            if gate is None and d.meta.get("flowControlKey"):
+                key, meta = d.meta["flowControlKey"], d.meta
+                flow = self.flow(key)
+                if flow.configure(meta.get("parallelism"), meta.get("rate"), meta.get("period")):
+                    self.store.submit(flows.save, key, flow.settings())
+                gate = FLOW_PREFIX + key
             heapq.heappush(self._heap, (d.next_at, next(self._seq), d.task_id, gate, payload))
         if deliveries and self._wake is not None:
             self._wake.set()
@@ -153,11 +158,22 @@ class Engine:
         state.parallelism, state.paused = max(1, parallelism), paused
         self._drain_queue(state)
 
+    def flow(self, key: str) -> flows.Flow:
+        """The flow-control key's state, made on first use."""
+        if key not in self.flows:
+            self.flows[key] = flows.Flow(key, period_start=now_ms())
+        return self.flows[key]
+
     def _offer(self, item: tuple) -> None:
         assert self._ready is not None
         name = item[3]
         if name is None:
             self._ready.put_nowait(item)
+            return
+        if name.startswith(FLOW_PREFIX):
+            flow = self.flow(name[len(FLOW_PREFIX) :])
+            flow.waiting.append(item)
+            self._drain_flow(flow)
             return
         state = self.queues.setdefault(name, QueueState())
         state.waiting.append(item)
@@ -168,8 +184,31 @@ class Engine:
             state.active += 1
             self._ready.put_nowait(state.waiting.popleft())
 
+    def _drain_flow(self, flow: flows.Flow) -> None:
+        """Start what the flow's pause, parallelism and rate allow; come back when the rate period ends."""
+        flow.timer = None
+        while flow.waiting and flow.room() and self._ready is not None:
+            wait = flow.take(now_ms())
+            if wait > 0:
+                flow.timer = asyncio.get_running_loop().call_later(wait / 1000, self._drain_flow, flow)
+                return
+            flow.active += 1
+            self._ready.put_nowait(flow.waiting.popleft())
+
+    def _redrain(self, flow: flows.Flow) -> None:
+        if flow.timer is not None:
+            flow.timer.cancel()
+        self._drain_flow(flow)
+
     def _release(self, name: str | None) -> None:
         if name is None:
+            return
+        if name.startswith(FLOW_PREFIX):
+            flow = self.flows.get(name[len(FLOW_PREFIX) :])
+            if flow is not None:
+                flow.active = max(0, flow.active - 1)
+                if flow.timer is None:
+                    self._drain_flow(flow)
             return
         state = self.queues.get(name)
         if state is not None:
@@ -183,6 +222,9 @@ class Engine:
         self._wake = asyncio.Event()
         self._ready = asyncio.Queue()
         self.client = outbound.Client(ssl.create_default_context())  # one TLS context: the CA bundle costs ~50 ms
+        for key, settings in await self.store.run(flows.load):
+            self.flows[key] = flows.Flow.stored(key, settings)
+            self.flows[key].period_start = now_ms()
         after: tuple[int, str] = (-1, "")
         while True:
             page = await self.store.run(data.pending_page, after, 5000)
@@ -202,26 +244,29 @@ class Engine:
         if self.client is not None:
             self.client.close()
 
-    def flow_control(self) -> list[dict]:
-        """`/v2/flowControl` entries for the flow-control keys seen since start (parallelism is enforced; rate is
-        reported, not enforced)."""
-        return [
-            {
-                "flowControlKey": name[len(FLOW_PREFIX) :],
-                "waitListSize": len(state.waiting),
-                "parallelismMax": state.parallelism,
-                "parallelismCount": state.active,
-                "rateMax": 0,
-                "rateCount": 0,
-                "ratePeriod": 0,
-                "ratePeriodStart": 0,
-                "isPinnedParallelism": False,
-                "isPinnedRate": False,
-                "isPaused": state.paused,
-            }
-            for name, state in sorted(self.queues.items())
-            if name.startswith(FLOW_PREFIX)
-        ]
+    def flow_entries(self) -> list[dict]:
+        """`/v2/flowControl`: every key known (stored or seen since start), with its figures."""
+        now = now_ms()
+        return [self.flows[key].entry(now) for key in sorted(self.flows)]
+
+    async def flow_act(self, key: str, action: str, **values: Any) -> bool:
+        """pause / resume / pin / unpin / resetRate a key (stored before answering); False for an unknown key."""
+        flow = self.flows.get(key)
+        if flow is None:
+            return False
+        now = now_ms()
+        if action in ("pause", "resume"):
+            flow.paused = action == "pause"
+        elif action == "pin":
+            flow.pin(values.get("parallelism"), values.get("rate"), values.get("period"), now)
+        elif action == "unpin":
+            flow.pinned_parallelism &= not values.get("parallelism")
+            flow.pinned_rate &= not values.get("rate")
+        else:
+            flow.reset_rate(now)
+        await self.store.run(flows.save, key, flow.settings())
+        self._redrain(flow)
+        return True
 
     @property
     def backlog(self) -> int:
