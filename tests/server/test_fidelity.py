@@ -225,3 +225,18 @@ def test_dlq_retry_republishes_with_the_messages_own_settings(qs, dev_server, si
         assert dlq_entries(c) == []
     cbs = sink.wait_for(3, path="/cb")  # a callback after every attempt, the retried one too
     assert all(cb.header("x-cb") == "cb" for cb in cbs)
+
+
+def test_sdk_filters_on_dlq_and_logs(qs, dev_server, sink):
+    sink.respond(status=500, path="/f")
+    a = qs.message.publish(url=f"{sink.url}/f", body="a", retries=0, label="red").message_id
+    b = qs.message.publish(url=f"{sink.url}/f", body="b", retries=0, label="blue").message_id
+    wait_until(lambda: len(qs.dlq.list().messages) == 2)
+    assert {m.message_id for m in qs.dlq.list(filter={"caller_ip": "127.0.0.1"}).messages} == {a, b}
+    assert qs.dlq.list(filter={"caller_ip": "10.1.2.3"}).messages == []
+    assert [m.message_id for m in qs.dlq.list(filter={"label": "red", "caller_ip": "127.0.0.1"}).messages] == [a]
+    assert qs.dlq.list(filter={"label": "re"}).messages == []  # exact, never a substring
+    # messageIds take precedence over every other filter
+    logged = qs.log.list(filter={"message_ids": [b], "label": "red"}).logs
+    assert logged and {entry.message_id for entry in logged} == {b}
+    assert {entry.message_id for entry in qs.log.list(filter={"label": "red"}).logs} == {a}
