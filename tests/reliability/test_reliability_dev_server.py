@@ -238,6 +238,30 @@ def test_fuzz_leaves_server_serving(fuzz_server) -> None:
         ("POST", "/v2/publish/http://127.0.0.1:1/x", {"headers": {"Upstash-Delay": "soon"}}, 400),
         ("POST", "/v2/publish/http://127.0.0.1:1/x", {"headers": {"Upstash-Retries": "many"}}, 400),
         ("POST", "/v2/schedules/http://127.0.0.1:1/x", {"headers": {"Upstash-Cron": "61 * * * *"}}, 400),
+        # issue 10: limits of the request itself
+        ("GET", "/v2/keys", {"headers": [(f"X-H{i}", "v") for i in range(1500)]}, 431),
+        ("GET", "/v2/keys", {"headers": [("Upstash-Forward-X", "v")] * 1200}, 431),
+        ("POST", "/v2/publish/http://127.0.0.1:1/x", {"content": iter([b"x" * 65536] * 40)}, 413),  # chunked
+        ("POST", "/v2/enqueue/q/http://127.0.0.1:1/x", {"content": b"x" * (FREE_MAX + 1)}, 413),
+        # a typo never widens a bulk operation
+        ("DELETE", "/v2/dlq?labeel=x", {}, 400),
+        ("DELETE", "/v2/messages?labeel=x", {}, 400),
+        ("POST", "/v2/dlq/retry?labeel=x", {}, 400),
+        ("DELETE", "/v2/workflows/runs?labeel=x", {}, 400),
+        ("DELETE", "/v2/workflows/runs?workflowRunID=x", {}, 400),
+        # the server's own URL: refused (no loop)
+        ("POST", "/v2/publish/http://127.0.0.1:{own}/v2/publish/http://127.0.0.1:1/x", {}, 400),
+        ("POST", "/v2/publish/http%3A%2F%2Flocalhost%3A{own}%2Fv2%2Fkeys", {}, 400),
+        ("POST", "/v1/publish/http://127.0.0.1:{own}/v1/publish/x", {}, 400),
+        ("POST", "/v2/batch", {"json": [{"destination": "http://[::1]:{own}/v2/batch"}]}, 400),
+        ("POST", "/v2/schedules/http://0.0.0.0:{own}/x", {"headers": {"Upstash-Cron": "* * * * *"}}, 400),
+        ("POST", "/v2/publish/http://127.0.0.1:1/x", {"headers": {"Upstash-Callback": "http://127.0.0.1:{own}/"}}, 400),
+        (
+            "POST",
+            "/v2/publish/http://127.0.0.1:1/x",
+            {"headers": {"Upstash-Failure-Callback": "http://localhost:{own}/v2/publish/y"}},
+            400,
+        ),
         ("GET", "/v2/nope", {}, 404),
         ("GET", "/v2/messages/", {}, 404),
         ("DELETE", "/v2/topics/", {}, 404),
@@ -245,14 +269,26 @@ def test_fuzz_leaves_server_serving(fuzz_server) -> None:
     ],
 )
 def test_specific_bad_requests(fuzz_server, method, path, kwargs, status) -> None:
+    own = str(fuzz_server.port)
     with fuzz_server.client() as c:
-        r = c.request(method, path, **kwargs)
+        r = c.request(method, path.replace("{own}", own), **_with_port(kwargs, own))
         if status is None:  # any 4xx will do: it must not resolve outside its segment
             assert 400 <= r.status_code < 500, r.text[:200]
         else:
             assert r.status_code == status, r.text[:200]
         assert isinstance(r.json()["error"], str)
         assert c.get("/v2/keys").status_code == 200
+
+
+def _with_port(value, port: str):
+    """`value` with "{own}" replaced by the server's port in every string inside it."""
+    if isinstance(value, str):
+        return value.replace("{own}", port)
+    if isinstance(value, dict):
+        return {k: _with_port(v, port) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_with_port(v, port) for v in value]
+    return value
 
 
 # -- misbehaving sinks ---------------------------------------------------------------------------------------------

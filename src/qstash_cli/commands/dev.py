@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import typer
@@ -11,7 +12,13 @@ PLANS = ("free", "payg", "pro")
 
 def dev(
     port: int = typer.Option(
-        8080, "--port", "-port", envvar="QSTASH_DEV_PORT", help="Port to listen on (-port=N as the official server)."
+        8080,
+        "--port",
+        "-port",
+        envvar="QSTASH_DEV_PORT",
+        min=0,
+        max=65535,
+        help="Port to listen on (-port=N as the official server; 0: any free port).",
     ),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; anything but loopback prints a warning."),
     data: Path | None = typer.Option(
@@ -42,7 +49,7 @@ def dev(
         help="SQLite synchronous mode: normal (survives a crash of the "
         "server process) or full (also an OS crash; slower).",
     ),
-    workers: int = typer.Option(64, "--workers", help="Concurrent deliveries."),
+    workers: int = typer.Option(64, "--workers", min=1, max=10000, help="Concurrent deliveries."),
     quiet: bool = typer.Option(False, "--quiet", help="No per-request and per-delivery lines on stderr."),
     log_port: int | None = typer.Option(
         None, "--log-port", "-log-port", envvar="QSTASH_DEV_LOG_PORT", hidden=True, help="Accepted, not used."
@@ -64,6 +71,15 @@ def dev(
         raise typer.BadParameter(f"choose one of {', '.join(PLANS)}", param_hint="--quota")
     if sync not in ("normal", "full"):
         raise typer.BadParameter("choose normal or full", param_hint="--sync")
+    if not host.strip():
+        raise typer.BadParameter("must not be empty (0.0.0.0 binds every address)", param_hint="--host")
+    for hint, seconds in (
+        ("--dedup-window", dedup_window),
+        ("--backoff-scale", backoff_scale),
+        ("--message-grace", message_grace),
+    ):
+        if not math.isfinite(seconds) or seconds < 0:
+            raise typer.BadParameter(f"{seconds:g} is not a number >= 0", param_hint=hint)
     from qstash_cli.server.run import Options, serve
 
     opts = Options(

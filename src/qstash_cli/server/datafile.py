@@ -20,6 +20,8 @@ def lock_path(path: str) -> Path:
 def lock(path: str) -> IO[str] | None:
     """Take the exclusive lock of `path` (`<path>.lock`, held as long as the returned file stays open: released by the
     OS when the process ends, also on SIGKILL). DataFileError when another process holds it."""
+    if Path(path).is_dir():
+        raise DataFileError(f"the data file {path} is a directory: pass a file path to --data")
     try:
         import fcntl
     except ImportError:  # not POSIX: no lock

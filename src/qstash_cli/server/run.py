@@ -170,17 +170,24 @@ def serve(opts: Options) -> int:
             held = datafile.lock(path)  # one server per data file: never two engines delivering the same messages
             datafile.check(path)
         except (datafile.DataFileError, OSError) as exc:
+            if held is not None:
+                held.close()
             _say(f"Error: {exc}" if isinstance(exc, datafile.DataFileError) else f"Error: cannot lock {path}: {exc}")
             return 1
     try:
         sock = _bind(opts.host, opts.port)
-    except OSError as exc:
-        _say(f"Error: cannot listen on {opts.host}:{opts.port}: {exc.strerror or exc}")
+    except (OSError, OverflowError) as exc:
+        if held is not None:
+            held.close()
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        _say(f"Error: cannot listen on {opts.host}:{opts.port}: {reason}")
         return 1
     try:
         store = Store(path, sync=opts.sync)
     except Exception as exc:  # noqa: BLE001 - an unreadable data file
         sock.close()
+        if held is not None:
+            held.close()
         _say(f"Error: cannot open the data file {path}: {' '.join(str(exc).split())}")
         return 1
     keys = KeyRing(*store.call(data.get_keys, opts.current_key, opts.next_key))
