@@ -144,6 +144,29 @@ def test_cancel_through_the_client(qstash, js_app):
     assert js_app.counts().get("after") is None
 
 
+def test_rest_trigger_is_taken_over_by_the_sdk(qstash, js_app):
+    """`POST /v2/trigger/{url}` with no SDK on the calling side: the JS SDK re-triggers the run under the same id."""
+    r = httpx.post(f"{qstash.url}/v2/trigger/{js_app.url}/tiny", content=b"rest", headers=qstash.auth)
+    assert r.status_code == 200, r.text
+    run_id = r.json()["workflowRunId"]
+    assert run_id.startswith("wfr_") and isinstance(r.json()["workflowCreatedAt"], int)
+    wait_until(lambda: state_of(qstash, run_id) == "RUN_SUCCESS", timeout=30)
+    assert js_app.counts() == {"only": 1}
+    assert run_of(qstash, run_id)["workflowRunResponse"] == '"tiny"'
+
+
+def test_trigger_of_a_non_workflow_endpoint_fails_the_run(qstash, js_app):
+    """`WF_DetectTrigger`: the endpoint answered 200 but is no workflow (no `Upstash-Workflow-Sdk-Version`)."""
+    run_id = js_app.control("trigger", route="/third-party", body="x")["workflowRunId"]
+    wait_until(lambda: state_of(qstash, run_id) == "RUN_FAILED", timeout=30)
+    run = run_of(qstash, run_id)
+    assert run["steps"][-1]["type"] == "next"
+    [failed] = run["steps"][-1]["steps"]
+    assert failed["state"] == "STEP_FAILED"
+    assert failed["errors"][0]["error"].startswith("detected a non-workflow destination")
+    assert failed["errors"][0]["body"] == '{"answer":42}'
+
+
 @pytest.mark.skipif(DEV_MODE, reason="this is the outer run")
 def test_dev_mode_finds_qstash_dev_inside_a_loopback_only_namespace(tmp_path):
     """QSTASH_DEV=true and nothing else: the SDK must find `qstash dev` on 127.0.0.1:8080 and never download."""

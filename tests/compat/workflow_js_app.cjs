@@ -83,6 +83,13 @@ const routes = {
       },
     }
   ),
+  "/tiny": serve(async (context) => {
+    await context.run("only", () => {
+      count("only");
+      return `got ${context.requestPayload}`;
+    });
+    return "tiny";
+  }, options),
   "/long": serve(async (context) => {
     await context.run("begin", () => {
       count("begin");

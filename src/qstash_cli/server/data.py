@@ -304,7 +304,7 @@ def record_attempt(conn: Conn, d: Delivery, o: Outcome) -> list[Delivery]:
     if row["state"] != "ACTIVE":  # a quick attempt: its start is logged now
         add_log(conn, o.started, "ACTIVE", d)
     now = o.finished
-    ok = o.status is not None and 200 <= o.status < 300
+    ok = o.ok
     follow: list[Delivery] = []
     dlq: str | None = None
     if ok:

@@ -52,13 +52,32 @@ NEVER_FORWARDED = frozenset(
 )
 
 
-def workflow_headers(run: dict) -> list[tuple[str, str]]:
+NOT_A_WORKFLOW = (
+    "detected a non-workflow destination for trigger/invoke. make sure you are sending the request to the correct "
+    "endpoint"
+)
+
+
+def workflow_headers(run: dict, wf: dict) -> list[tuple[str, str]]:
     """What QStash adds to every delivery of a workflow run (workflow-protocol.md 1.5)."""
-    return [
+    headers = [
         ("Upstash-Workflow-RunId", run["id"]),
         ("Upstash-Workflow-Url", run["url"]),
         ("Upstash-Workflow-CreatedAt", str(run["created_at"])),
     ]
+    if wf.get("unknownSdk"):  # a REST trigger: the SDK re-triggers the run itself (1.2 c)
+        headers.append(("Upstash-Workflow-Unknown-Sdk", "true"))
+    return headers
+
+
+def refused_trigger(wf: dict, outcome: Outcome) -> Outcome:
+    """`WF_DetectTrigger`: a trigger's 2xx without `Upstash-Workflow-Sdk-Version` came from no workflow endpoint;
+    it fails the run at once (2.9)."""
+    if not (wf.get("detect") and outcome.ok):
+        return outcome
+    if any(name.lower() == "upstash-workflow-sdk-version" for name in outcome.headers):
+        return outcome
+    return dataclasses.replace(outcome, refused=True, error=NOT_A_WORKFLOW, retry_at=None)
 
 
 @dataclass
@@ -328,7 +347,7 @@ class Engine:
                 step = d.meta.get("header", {}).get("Upstash-Workflow-Stepid", [""])[0]
                 next_step = int(step) if step.isdigit() else None
             if wf["kind"] != "call":
-                extra = workflow_headers(run)
+                extra = workflow_headers(run, wf)
             if next_step is not None:
                 self._expect(wf["run"], d.message_id, next_step)
         # ACTIVE is stored only for attempts still running after a moment; quick ones get their ACTIVE log entry
@@ -340,6 +359,8 @@ class Engine:
             mark.cancel()
             if wf:
                 self._expect(wf["run"], d.message_id, None)
+        if wf:
+            outcome = refused_trigger(wf, outcome)
         follow = await self.store.run(data.record_attempt, d, outcome)
         self.add(follow)
         status = outcome.status if outcome.status is not None else "ERR"

@@ -95,3 +95,8 @@ class Outcome:
     error: str | None
     retry_at: int | None  # None: no further retry (delivered, final failure)
     request_headers: list[tuple[str, str]] | None = None  # as sent, signature included (the console shows them)
+    refused: bool = False  # a 2xx that still counts as a failure (a trigger answered by a non-workflow endpoint)
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300 and not self.refused

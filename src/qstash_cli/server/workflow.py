@@ -273,6 +273,10 @@ def admit(bag: dict[str, str], run: dict[str, Any] | None, destination: str, *, 
         by_sdk = bag.get("upstash-workflow-trigger-by-sdk", "").strip().lower() == "true"
         if run is not None and not by_sdk:
             return Admission(bag, wf, duplicate=True)
+        if "WF_DetectTrigger" in bag.get("upstash-feature-set", ""):
+            wf["detect"] = "true"
+        if bag.get("upstash-workflow-unknown-sdk") == "true":
+            wf["unknownSdk"] = "true"
         labels = [x.strip() for x in bag.get("upstash-label", "").split(",") if x.strip()]
         new_run = {
             "url": bag.get("upstash-workflow-url") or destination,

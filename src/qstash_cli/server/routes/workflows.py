@@ -16,9 +16,10 @@ from starlette.routing import Route
 from qstash_cli.server import workflow, workflow_queries
 from qstash_cli.server.context import Server, caller_ip, cancel, params, srv_of
 from qstash_cli.server.http import ApiError, endpoint, read_body, read_json
-from qstash_cli.server.ids import now_ms
-from qstash_cli.server.intake import commit, prepare
+from qstash_cli.server.ids import new_id, now_ms
+from qstash_cli.server.intake import commit, destination_of, prepare
 from qstash_cli.server.parse import BadValue, duration
+from qstash_cli.server.publishing import header_bag
 from qstash_cli.server.wire import compact
 
 RUN_FILTERS = frozenset(
@@ -336,7 +337,55 @@ async def waiters_list(request: Request) -> Any:
     return [_public(w) for w in await srv_of(request).store.run(workflow.waiters, request.path_params["event"])]
 
 
+# -- the REST trigger (no SDK on the calling side) ----------------------------------------------------------------
+
+
+async def _trigger(srv: Server, request: Request, bag: dict[str, str], body: bytes, url: str, now: int) -> Any:
+    run_id = bag.get("upstash-workflow-runid") or new_id("wfr", 21)
+    bag = {
+        **bag,
+        "upstash-workflow-runid": run_id,
+        "upstash-workflow-init": "true",
+        "upstash-workflow-url": url,
+        "upstash-workflow-unknown-sdk": "true",
+    }
+    prepared = await prepare(srv, bag, body, url, caller_ip=caller_ip(request), api="v2", now=now)
+    [(status, _, _)] = await commit(srv, [prepared], now)
+    return {"workflowRunId": run_id, "workflowCreatedAt": now, "deduplicated": status == 202}
+
+
+@endpoint
+async def trigger(request: Request) -> Any:
+    """`POST /v2/trigger/{workflowUrl}`: start a run; the SDK at the URL takes it over (1.2 c)."""
+    srv = srv_of(request)
+    url = destination_of(request, 3)
+    body = await read_body(request, srv.quota.max_message_size)
+    answer = await _trigger(srv, request, header_bag(request.headers.raw, request.query_params), body, url, now_ms())
+    return {k: v for k, v in answer.items() if k != "deduplicated"}
+
+
+@endpoint
+async def trigger_batch(request: Request) -> Any:
+    """`POST /v2/batch/trigger`: `[{destination, body?, headers?}]` → 201 `[{workflowRunId, …, deduplicated}]`."""
+    srv = srv_of(request)
+    items = await read_json(request, srv.quota.max_message_size * 10)
+    if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("destination"), str)
+                                              for i in items):  # fmt: skip
+        raise ApiError(400, "body must be a JSON array of {destination, body?, headers?}")
+    now = now_ms()
+    answers = []
+    for item in items:
+        headers = item.get("headers") if isinstance(item.get("headers"), dict) else {}
+        bag = {str(k).lower(): str(v) for k, v in headers.items()}
+        body = item.get("body")
+        data = b"" if body is None else body.encode() if isinstance(body, str) else compact(body)
+        answers.append(await _trigger(srv, request, bag, data, item["destination"], now))
+    return 201, answers
+
+
 ROUTES = [
+    Route("/v2/trigger/{url:path}", trigger, methods=["POST"]),
+    Route("/v2/batch/trigger", trigger_batch, methods=["POST"]),
     Route("/v2/workflows/runs", runs_cancel, methods=["DELETE"]),
     Route("/v2/workflows/runs/{id}", run_delete, methods=["DELETE"]),
     Route("/v2/workflows/runs/{id}", run_history, methods=["GET"]),
