@@ -144,6 +144,19 @@ def test_cancel_through_the_client(qstash, js_app):
     assert js_app.counts().get("after") is None
 
 
+def test_invoke_runs_the_child_and_hands_its_result_back(qstash, js_app):
+    parent = js_app.control("trigger", route="/many/parent", body={})["workflowRunId"]
+    wait_until(lambda: js_app.counts().get("parent_after") == 1, timeout=40)
+    wait_until(lambda: state_of(qstash, parent) == "RUN_SUCCESS", timeout=20)
+    state = js_app.state()
+    assert state["counts"] == {"child": 1, "parent_after": 1}
+    assert state["seen"]["invoke"] == {"body": "child got 7", "isFailed": False, "isCanceled": False}
+    runs = httpx.get(f"{qstash.url}/v2/workflows/logs", headers=qstash.auth).json()["runs"]
+    [child] = [r for r in runs if r["workflowUrl"].endswith("/many/child")]
+    assert child["workflowState"] == "RUN_SUCCESS"
+    assert child["invoker"]["workflowRunId"] == parent
+
+
 def test_rest_trigger_is_taken_over_by_the_sdk(qstash, js_app):
     """`POST /v2/trigger/{url}` with no SDK on the calling side: the JS SDK re-triggers the run under the same id."""
     r = httpx.post(f"{qstash.url}/v2/trigger/{js_app.url}/tiny", content=b"rest", headers=qstash.auth)

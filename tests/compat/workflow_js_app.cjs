@@ -4,6 +4,7 @@
 "use strict";
 const http = require("node:http");
 const { serve, Client } = require("@upstash/workflow");
+const { serveMany, createWorkflow } = require("@upstash/workflow/hono");
 
 const env = {
   QSTASH_URL: process.env.QSTASH_URL,
@@ -103,6 +104,23 @@ const routes = {
   }, options),
 };
 
+// context.invoke needs workflows served together (the invoked URL is the invoker's with its last segment replaced)
+const child = createWorkflow(async (context) => {
+  return await context.run("child-step", () => {
+    count("child");
+    return `child got ${context.requestPayload.n}`;
+  });
+}, options);
+const parent = createWorkflow(async (context) => {
+  const result = await context.invoke("call-child", { workflow: child, body: { n: 7 } });
+  await context.run("after-invoke", () => {
+    count("parent_after");
+    seen.invoke = result;
+    return "ok";
+  });
+}, options);
+const many = serveMany({ parent, child });
+
 const client = devMode ? new Client() : new Client({ baseUrl: env.QSTASH_URL, token: env.QSTASH_TOKEN });
 
 async function control(path, body) {
@@ -134,7 +152,9 @@ const server = http.createServer(async (req, res) => {
       res.end(JSON.stringify(answer));
       return;
     }
-    const route = routes[path];
+    const route = path.startsWith("/many/")
+      ? { handler: (request) => many({ req: { raw: request, url: request.url }, env: devMode ? {} : env }) }
+      : routes[path];
     if (!route) {
       res.writeHead(404);
       res.end("no such route");

@@ -130,6 +130,7 @@ class Engine:
         self._tasks: list[asyncio.Task] = []
         self.client: outbound.Client | None = None
         self.inflight = 0
+        self.run_failed: Callable[[str], None] = lambda run_id: None  # set by run.py: tell an invoking run
         self.runs_inflight: dict[str, dict[str, int]] = {}  # run id → {message being delivered: step id it leads to}
 
     # -- scheduling -------------------------------------------------------------------------------------------
@@ -362,6 +363,8 @@ class Engine:
         if wf:
             outcome = refused_trigger(wf, outcome)
         follow = await self.store.run(data.record_attempt, d, outcome)
+        if wf and wf["kind"] != "call" and not outcome.ok and outcome.retry_at is None:
+            self.run_failed(wf["run"])
         self.add(follow)
         status = outcome.status if outcome.status is not None else "ERR"
         note = f" ({outcome.error})" if outcome.error else ""

@@ -3,6 +3,7 @@ validation (prepare), storage in one database job (commit), and schedule creatio
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 from dataclasses import dataclass
 from typing import Any
@@ -128,11 +129,12 @@ async def prepare(
     admission = None
     if bag.get("upstash-workflow-runid"):
         run = await srv.store.run(workflow.run_get, bag["upstash-workflow-runid"])
-        admission = workflow.admit(bag, run, destination, now=now, caller_ip=caller_ip)
+        admission = workflow.admit(bag, run, destination, body, now=now, caller_ip=caller_ip)
         if admission.duplicate:
             trigger = run["config"].get("triggerMessageId", "") if run else ""
             return Prepared([], None, {"messageId": trigger, "url": destination}, duplicate=True)
         bag = admission.bag
+        body = admission.body if admission.body is not None else body
     cfg = parse_config(bag, quota=srv.quota, caller_ip=caller_ip, api=api, now=now)
     if admission is not None:
         cfg.meta["wf"] = admission.wf
@@ -201,6 +203,18 @@ async def commit(srv: Server, items: list[Prepared], now: int) -> list[tuple[int
         else:
             out.append((202, {**earlier, "deduplicated": True}, dup_headers))
     return out
+
+
+async def report_to_invoker(srv: Server, run_id: str) -> None:
+    """An invoked workflow run has ended: its result step goes into the invoking run (workflow-protocol.md 2.8)."""
+    run = await srv.store.run(workflow.claim_report, run_id)
+    found = workflow.invoke_result(run) if run is not None else None
+    if found is None:
+        return
+    url, bag, step = found
+    now = now_ms()
+    with contextlib.suppress(ApiError, BadValue):  # the invoking run has ended meanwhile
+        await commit(srv, [await prepare(srv, bag, step, url, caller_ip="127.0.0.1", api="v2", now=now)], now)
 
 
 async def publish(

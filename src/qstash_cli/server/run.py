@@ -145,6 +145,7 @@ def serve(opts: Options) -> int:
     from qstash_cli.server.engine import Engine, KeyRing
     from qstash_cli.server.http import AccessLog
     from qstash_cli.server.ids import now_ms
+    from qstash_cli.server.intake import report_to_invoker
     from qstash_cli.server.quota import plan
     from qstash_cli.server.scheduler import Scheduler
     from qstash_cli.server.store import Store
@@ -204,6 +205,14 @@ def serve(opts: Options) -> int:
     srv = Server(store, engine, sched, keys, quota, opts.token, int(opts.dedup_window * 1000), is_loopback(opts.host))
     srv.message_grace_ms = int(opts.message_grace * 1000)
     srv.own_address = (opts.host, sock.getsockname()[1])
+    reports: set[asyncio.Task] = set()
+
+    def run_failed(run_id: str) -> None:  # an invoked workflow run failed: its invoker hears of it
+        task = asyncio.get_running_loop().create_task(report_to_invoker(srv, run_id))
+        reports.add(task)
+        task.add_done_callback(reports.discard)
+
+    engine.run_failed = run_failed
     shown_host = f"[{opts.host}]" if ":" in opts.host else opts.host
     url = f"http://{shown_host}:{srv.own_address[1]}"
 

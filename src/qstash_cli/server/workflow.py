@@ -260,9 +260,52 @@ class Admission:
     wf: dict[str, str]  # stored on the message: {"run": id, "kind": "step" | "call"[, "after": message id]}
     new_run: dict[str, Any] | None = None  # a trigger: the run to create
     duplicate: bool = False  # a trigger for a run id that exists already
+    body: bytes | None = None  # what the run starts from, when not the publish's body (an invoke's payload)
 
 
-def admit(bag: dict[str, str], run: dict[str, Any] | None, destination: str, *, now: int, caller_ip: str) -> Admission:
+INVOKER_KEYS = ("workflowRunId", "workflowRunCreatedAt", "workflowUrl", "headers", "step")
+
+
+def _invoke_request(body: bytes) -> dict[str, Any]:
+    try:
+        request = json.loads(body)
+    except ValueError:
+        request = None
+    if not isinstance(request, dict) or not isinstance(request.get("step"), dict):
+        raise BadValue("an Upstash-Workflow-Invoke publish needs a JSON body {body, headers, workflowRunId, step, …}")
+    return request
+
+
+def invoke_result(run: dict[str, Any]) -> tuple[str, dict[str, str], bytes] | None:
+    """For an invoked run that has ended: (invoker URL, headers, result step) to publish into the invoker's run."""
+    invoker = run["config"].get("invoker")
+    if not invoker or run["state"] == STARTED or not invoker.get("workflowUrl"):
+        return None
+    out: dict[str, Any] = {"isFailed": run["state"] == FAILED, "isCanceled": run["state"] == CANCELED}
+    if run["state"] == SUCCESS:
+        out["body"] = run["response"] or ""
+    bag: dict[str, str] = {}
+    for name, value in (invoker.get("headers") or {}).items():
+        text = value[0] if isinstance(value, list) and value else value
+        if isinstance(text, str):
+            bag.setdefault(str(name).lower(), text)
+    step = {**invoker["step"], "out": json.dumps(out, separators=(",", ":"))}
+    return invoker["workflowUrl"], bag, compact(step)
+
+
+def claim_report(conn: Conn, run_id: str) -> dict[str, Any] | None:
+    """The ended run, once: a second call (a retried end) gets None, so the invoker hears of it only once."""
+    cur = conn.execute(
+        "UPDATE wf_runs SET config = json_set(config, '$.reported', 1) WHERE id = ? AND state != 'RUN_STARTED' "
+        "AND json_extract(config, '$.invoker') IS NOT NULL AND json_extract(config, '$.reported') IS NULL",
+        (run_id,),
+    )
+    return run_get(conn, run_id) if cur.rowcount else None
+
+
+def admit(
+    bag: dict[str, str], run: dict[str, Any] | None, destination: str, body: bytes, *, now: int, caller_ip: str
+) -> Admission:
     """Decide how a workflow publish joins its run (workflow-protocol.md 1.2, 1.3); BadValue (400) for a step
     published into a run that has ended, was cancelled or never started."""
     run_id = bag["upstash-workflow-runid"]
@@ -290,6 +333,10 @@ def admit(bag: dict[str, str], run: dict[str, Any] | None, destination: str, *, 
                 "labels": labels,
             },
         }
+        if bag.get("upstash-workflow-invoke", "").strip().lower() == "true":  # context.invoke (2.8)
+            request = _invoke_request(body)
+            new_run["config"]["invoker"] = {k: request.get(k) for k in INVOKER_KEYS}
+            return Admission(bag, wf, new_run=new_run, body=str(request.get("body") or "").encode())
         return Admission(bag, wf, new_run=new_run)
     if run is None or run["state"] != STARTED:
         state = "unknown" if run is None else run["state"]

@@ -17,7 +17,7 @@ from qstash_cli.server import workflow, workflow_queries
 from qstash_cli.server.context import Server, caller_ip, cancel, params, srv_of
 from qstash_cli.server.http import ApiError, endpoint, read_body, read_json
 from qstash_cli.server.ids import new_id, now_ms
-from qstash_cli.server.intake import commit, destination_of, prepare
+from qstash_cli.server.intake import commit, destination_of, prepare, report_to_invoker
 from qstash_cli.server.parse import BadValue, duration
 from qstash_cli.server.publishing import header_bag
 from qstash_cli.server.wire import compact
@@ -74,6 +74,7 @@ async def run_delete(request: Request) -> Any:
     if cancelled and run["state"] == workflow.STARTED:
         # the step calling cancel is being delivered right now: it finishes as delivered, the rest is dropped
         await _cancel_run_messages(srv, run_id, include_active=False)
+    await report_to_invoker(srv, run_id)
     return None
 
 
@@ -90,6 +91,7 @@ async def runs_cancel(request: Request) -> Any:
         run = await srv.store.run(workflow.end, run_id, workflow.CANCELED, "", now)
         if run is not None and run["state"] == workflow.STARTED:
             await _cancel_run_messages(srv, run_id, include_active=True)
+        await report_to_invoker(srv, run_id)
     return {"cancelled": len(ids)}
 
 
@@ -204,6 +206,9 @@ def run_shape(run: dict[str, Any]) -> dict[str, Any]:
         out["workflowRunCompletedAt"] = run["completed_at"]
     if run["response"] is not None:
         out["workflowRunResponse"] = run["response"]
+    invoker = run["config"].get("invoker")
+    if invoker:
+        out["invoker"] = {k: invoker.get(k) for k in ("workflowRunId", "workflowUrl", "workflowRunCreatedAt")}
     if labels:
         out["label"], out["labels"] = labels[0], labels
     if run["flow_control_key"]:
