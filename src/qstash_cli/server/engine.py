@@ -26,6 +26,7 @@ from qstash_cli.server.ids import now_ms
 from qstash_cli.server.models import Delivery, Outcome
 from qstash_cli.server.parse import retry_after, retry_delay_ms
 from qstash_cli.server.store import Store
+from qstash_cli.server.workflow_delivery import RunsInFlight, refused_trigger, workflow_headers
 from qstash_cli.signing import sign
 
 FLOW_PREFIX = data.FLOW_PREFIX  # gate names of flow-control keys (queues use their own name)
@@ -50,34 +51,6 @@ NEVER_FORWARDED = frozenset(
         "expect",
     )
 )
-
-
-NOT_A_WORKFLOW = (
-    "detected a non-workflow destination for trigger/invoke. make sure you are sending the request to the correct "
-    "endpoint"
-)
-
-
-def workflow_headers(run: dict, wf: dict) -> list[tuple[str, str]]:
-    """What QStash adds to every delivery of a workflow run (workflow-protocol.md 1.5)."""
-    headers = [
-        ("Upstash-Workflow-RunId", run["id"]),
-        ("Upstash-Workflow-Url", run["url"]),
-        ("Upstash-Workflow-CreatedAt", str(run["created_at"])),
-    ]
-    if wf.get("unknownSdk"):  # a REST trigger: the SDK re-triggers the run itself (1.2 c)
-        headers.append(("Upstash-Workflow-Unknown-Sdk", "true"))
-    return headers
-
-
-def refused_trigger(wf: dict, outcome: Outcome) -> Outcome:
-    """`WF_DetectTrigger`: a trigger's 2xx without `Upstash-Workflow-Sdk-Version` came from no workflow endpoint;
-    it fails the run at once (2.9)."""
-    if not (wf.get("detect") and outcome.ok):
-        return outcome
-    if any(name.lower() == "upstash-workflow-sdk-version" for name in outcome.headers):
-        return outcome
-    return dataclasses.replace(outcome, refused=True, error=NOT_A_WORKFLOW, retry_at=None)
 
 
 @dataclass
@@ -131,7 +104,7 @@ class Engine:
         self.client: outbound.Client | None = None
         self.inflight = 0
         self.run_failed: Callable[[str], None] = lambda run_id: None  # set by run.py: tell an invoking run
-        self.runs_inflight: dict[str, dict[str, int]] = {}  # run id → {message being delivered: step id it leads to}
+        self.runs = RunsInFlight()  # workflow deliveries in flight and the step each will make its endpoint publish
 
     # -- scheduling -------------------------------------------------------------------------------------------
 
@@ -150,23 +123,6 @@ class Engine:
             heapq.heappush(self._heap, (d.next_at, next(self._seq), d.task_id, gate, payload))
         if deliveries and self._wake is not None:
             self._wake.set()
-
-    def _expect(self, run_id: str, message_id: str, step_id: int | None) -> None:
-        """Note (or, with None, forget) that the delivery in flight will make its endpoint publish `step_id`."""
-        found = self.runs_inflight.setdefault(run_id, {})
-        if step_id is not None:
-            found[message_id] = step_id
-        else:
-            found.pop(message_id, None)
-            if not found:
-                del self.runs_inflight[run_id]
-
-    def producer_of(self, run_id: str, step_id: int | None) -> str | None:
-        """The delivery in flight whose endpoint is publishing step `step_id` of the run: that publish is its work."""
-        if step_id is None:
-            return None
-        found = [m for m, expected in self.runs_inflight.get(run_id, {}).items() if expected == step_id]
-        return found[0] if len(found) == 1 else None
 
     def cancel(self, task_ids: list[str]) -> None:
         """Skip these tasks when they come due."""
@@ -350,7 +306,7 @@ class Engine:
             if wf["kind"] != "call":
                 extra = workflow_headers(run, wf)
             if next_step is not None:
-                self._expect(wf["run"], d.message_id, next_step)
+                self.runs.expect(wf["run"], d.message_id, next_step)
         # ACTIVE is stored only for attempts still running after a moment; quick ones get their ACTIVE log entry
         # with the outcome (one write per attempt instead of two).
         mark = asyncio.get_running_loop().call_later(MARK_ACTIVE_AFTER, self.store.submit, data.mark_active, d, started)
@@ -359,7 +315,7 @@ class Engine:
         finally:
             mark.cancel()
             if wf:
-                self._expect(wf["run"], d.message_id, None)
+                self.runs.expect(wf["run"], d.message_id, None)
         if wf:
             outcome = refused_trigger(wf, outcome)
         follow = await self.store.run(data.record_attempt, d, outcome)

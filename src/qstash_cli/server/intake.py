@@ -139,7 +139,7 @@ async def prepare(
     if admission is not None:
         cfg.meta["wf"] = admission.wf
         step_id = workflow.published_step_id(bag, body) if admission.new_run is None else None
-        producer = srv.engine.producer_of(admission.wf["run"], step_id)
+        producer = srv.engine.runs.producer_of(admission.wf["run"], step_id)
         if producer:
             cfg.meta["wf"] = {**admission.wf, "after": producer}
     if cfg.cron and api == "v1":  # deduplication happens before the schedule is created (seed)
