@@ -221,6 +221,14 @@ def test_text_and_quiet_output(listener) -> None:
     assert quiet.out.getvalue() == "msg_1\n"
 
 
+def test_network_text_is_escaped(listener) -> None:
+    srv = listener(mode=PLAIN)
+    srv.post("/hook", "\x1b]0;pwned\x07\x1b[2J\u202e".encode(), headers={"Upstash-Label": "\x1bx"})
+    text = srv.out.getvalue()
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    assert "body: \\x1b]0;pwned\\x07\\x1b[2J\\u202e" in text
+
+
 def test_preview() -> None:
     assert preview(b"", 10) == "(empty)"
     assert preview(b"\xff\x00", 10) == "(2 bytes, binary)"

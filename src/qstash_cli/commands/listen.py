@@ -14,6 +14,7 @@ import typer
 
 from qstash_cli.errors import InputError, QstashError
 from qstash_cli.output import JSON, QUIET, Output
+from qstash_cli.safe_text import escape_controls
 from qstash_cli.settings import settings_from
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -221,9 +222,9 @@ class Receiver:
             if self.out.mode == JSON:
                 self.out.json_line(d.to_json())
             elif self.out.mode == QUIET:
-                self.out.line(d.header("Upstash-Message-Id") or "-")
-            else:
-                self.out.line(render_text(d, self.limit))
+                self.out.line(escape_controls(d.header("Upstash-Message-Id") or "-"))
+            else:  # path, headers and body come from the network: control characters escaped, line by line
+                self.out.line("\n".join(escape_controls(line) for line in render_text(d, self.limit).split("\n")))
 
     def answered(self) -> None:
         """Count one answered request; the --count-th stops the server."""
