@@ -1,10 +1,14 @@
 """`qstash dev` delivering to destinations that misbehave at the socket level (reset, close, garbage, truncated
 answer, headers then silence), that redirect (3xx is a failed attempt, never followed — as QStash), and to its own
-URL (refused at publish time: no message can publish itself again without end)."""
+URL (refused at publish time; reached through a proxy it does not recognise, the chain stops after MAX_HOPS
+publishes with 508): no message can publish itself again without end."""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -100,3 +104,58 @@ def test_own_url_is_refused_everywhere_a_url_is_taken(dev_server, sink) -> None:
         assert not [e for e in dlq_entries(c)]
     sink.wait_for(1, path="/fine")
     record("own_url_loop", {"publishes_tried": refused, "refused": refused, "deliveries_to_itself": 0})
+
+
+@pytest.fixture
+def proxy(dev_server) -> Iterator[dict]:
+    """A transparent HTTP proxy on another loopback port in front of `dev_server` (a name the server cannot tell is
+    itself); `proxy["url"]`, `proxy["answers"]` (the statuses it relayed)."""
+    state: dict = {"answers": []}
+
+    class Relay(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            skip = {"host", "content-length", "connection", "transfer-encoding"}
+            headers = [(k, v) for k, v in self.headers.items() if k.lower() not in skip]
+            r = httpx.post(f"{dev_server.url}{self.path}", content=body, headers=headers, timeout=10)
+            state["answers"].append(r.status_code)
+            self.send_response(r.status_code)
+            self.send_header("Content-Length", str(len(r.content)))
+            self.end_headers()
+            self.wfile.write(r.content)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Relay)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    state["url"] = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_loop_through_a_proxy_stops_after_max_hops(dev_server, proxy) -> None:
+    max_hops = 10  # intake.MAX_HOPS
+    endless = f"{proxy['url']}/v2/publish/loop?qstash_token={dev_server.token}"  # every delivery publishes again
+    with dev_server.client() as c:
+        assert c.post("/v2/topics/loop/endpoints", json={"endpoints": [{"url": endless}]}).is_success
+        r = c.post("/v2/publish/loop", content=b"round", headers={"Upstash-Retries": "1"})
+        assert r.status_code == 200, r.text
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(e.get("responseStatus") == 508 for e in dlq_entries(c)):
+            time.sleep(0.2)
+        entries = dlq_entries(c)
+        stopped = [e for e in entries if e.get("responseStatus") == 508]
+        relayed = len(proxy["answers"])
+        time.sleep(1)  # once the chain is dead-lettered nothing more is relayed
+        assert len(proxy["answers"]) == relayed
+    record("proxy_loop", {"max_hops": max_hops, "publishes_through_proxy": proxy["answers"].count(200)})
+    assert len(stopped) == 1, entries
+    assert proxy["answers"].count(200) == max_hops, proxy["answers"]
+    assert set(proxy["answers"]) == {200, 508}

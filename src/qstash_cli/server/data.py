@@ -427,4 +427,10 @@ def message_exists(conn: Conn, message_id: str) -> bool:
     return conn.execute("SELECT 1 FROM messages WHERE id = ?", (message_id,)).fetchone() is not None
 
 
+def message_hops(conn: Conn, message_id: str) -> int | None:
+    """How many publishes deep a chain of this server's own deliveries `message_id` is (None: not a message here)."""
+    row = conn.execute("SELECT json_extract(meta, '$.hops') FROM messages WHERE id = ?", (message_id,)).fetchone()
+    return None if row is None else int(row[0] or 0)
+
+
 __all__ = ["PENDING"]

@@ -29,6 +29,7 @@ from qstash_cli.server.publishing import (
 )
 
 Bag = dict[str, str]  # the publish headers, lower-cased (`publishing.header_bag`)
+MAX_HOPS = 10  # publishes made by deliveries of this server, one from the other: a loop stops there (508)
 
 
 def destination_of(request: Request, prefix_parts: int) -> str:
@@ -136,6 +137,12 @@ async def prepare(
         bag = admission.bag
         body = admission.body if admission.body is not None else body
     cfg = parse_config(bag, quota=srv.quota, caller_ip=caller_ip, api=api, now=now)
+    if bag.get("upstash-message-id"):  # published by a delivery of this server (by a name refuse_own_url missed)
+        hops = await srv.store.run(data.message_hops, bag["upstash-message-id"])
+        if hops is not None and hops >= MAX_HOPS:
+            raise ApiError(508, f"loop detected: a chain of {hops + 1} publishes from this server's own deliveries")
+        if hops is not None:
+            cfg.meta["hops"] = hops + 1
     if admission is not None:
         cfg.meta["wf"] = admission.wf
         step_id = workflow.published_step_id(bag, body) if admission.new_run is None else None
