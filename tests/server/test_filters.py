@@ -169,3 +169,21 @@ def test_unknown_filter_never_cancels_workflow_runs(dev_server, sink):
         assert states() == dict.fromkeys(runs, "RUN_STARTED")
         r = c.request("DELETE", "/v2/workflows/runs", params={"workflowRunIds": runs[0]})
         assert r.json() == {"cancelled": 1} and states() == {runs[0]: "RUN_CANCELED", runs[1]: "RUN_STARTED"}
+
+
+@pytest.mark.parametrize("blank", ["", " ", ","])
+def test_blank_filter_value_is_refused_and_changes_nothing(dev_server, sink, blank):
+    """`label=` (or a value of only commas and spaces) is no filter at all: on a bulk route it would widen the
+    operation to everything, so it is refused."""
+    with dev_server.client() as c:
+        failed = _failed(c, sink, "/dead")
+        wait_until(lambda: len(dlq_entries(c)) == 1)
+        pending = _publish(c, f"{sink.url}/later", **{"Upstash-Delay": "1h"})
+        for method, path in BULK_AND_LIST:
+            r = c.request(method, path, params={"label": blank})
+            assert r.status_code == 400, (method, path, r.text)
+            assert r.json()["error"].startswith("empty filter: label")
+        r = c.request("DELETE", "/v2/workflows/runs", params={"label": blank})
+        assert r.status_code == 400, r.text
+        assert [e["messageId"] for e in dlq_entries(c)] == [failed]
+        assert c.get(f"/v2/messages/{pending}").status_code == 200

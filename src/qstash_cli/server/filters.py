@@ -59,6 +59,8 @@ class Filters:
             known = name in self.columns or name in PAGING or (self.time is not None and name in dict(TIMES))
             if not known and not any(name.lower().startswith(p) for p in self.prefixes):
                 raise BadValue(f"unknown filter: {name}")
+            if name in self.columns and not values(params, name):  # `label=` must not read as "no filter"
+                raise BadValue(f"empty filter: {name} (give a value, or leave the parameter out)")
         return params
 
     def where(self, params: Params) -> tuple[str, list]:

@@ -63,9 +63,11 @@ def _where(params: Params) -> tuple[str, list[Any]]:
 
 def check(params: Params) -> Params:
     """The query of a workflow DLQ route; ValueError naming a parameter it does not declare."""
-    for name in params:
+    for name, given in params.items():
         if name not in FILTERS | PAGING:
             raise ValueError(f"unknown filter: {name}")
+        if name in FILTERS and not any(v.strip(" ,") for v in given):  # `label=` must not mean "no filter"
+            raise ValueError(f"empty filter: {name} (give a value, or leave the parameter out)")
     return params
 
 

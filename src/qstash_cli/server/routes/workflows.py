@@ -45,9 +45,14 @@ STEP_STATE = {"CREATED": "STEP_PROGRESS", "ACTIVE": "STEP_PROGRESS", "RETRY": "S
 def _checked(request: Request, allowed: frozenset[str]) -> dict[str, list[str]]:
     """The query parameters; 400 naming the first one this route does not declare."""
     found = params(request)
-    for name in found:
+    for name, given in found.items():
         if name not in allowed:
             raise ApiError(400, f"unknown filter: {name}")
+        if name in RUN_FILTERS and not any(v.strip(" ,") for v in given):  # `label=` must not mean "no filter"
+            raise ApiError(400, f"empty filter: {name} (give a value, or leave the parameter out)")
+    count = found.get("count", ["1"])[0]
+    if not count.isdigit():
+        raise ApiError(400, f"invalid count {count!r}: want an integer")
     return found
 
 
@@ -83,8 +88,7 @@ async def runs_cancel(request: Request) -> Any:
     """`DELETE /v2/workflows/runs`: by `workflowRunIds`, by filters, or all (with `count`)."""
     srv = srv_of(request)
     query = _checked(request, RUN_FILTERS | BULK)
-    count = query.get("count", [""])[0]
-    limit = int(count) if count.isdigit() else None
+    limit = int(query["count"][0]) if "count" in query else None
     ids = await srv.store.run(workflow_queries.run_ids, query, limit)
     now = now_ms()
     for run_id in ids:
