@@ -55,6 +55,11 @@ def step_detail(step: dict[str, Any]) -> str | None:
         if step.get("callResponseStatus") is not None:
             call += f" -> {step['callResponseStatus']}"
         parts.append(call)
+    elif step.get("stepType") == "Call":  # no call fields: the status is in the result the SDK got
+        out = step.get("out")
+        result = _json_or_none(out) if isinstance(out, str) else out
+        if isinstance(result, dict) and isinstance(result.get("status"), int):
+            parts.append(f"call -> {result['status']}")
     if step.get("waitEventId"):
         wait = f"wait for {step['waitEventId']}"
         if step.get("waitTimeoutDuration"):
@@ -77,6 +82,13 @@ def step_detail(step: dict[str, Any]) -> str | None:
     if isinstance(step.get("nextDeliveryTime"), (int, float)) and step["nextDeliveryTime"] > 0:
         parts.append(f"next delivery {_iso(step['nextDeliveryTime'] / 1000)}")
     return "; ".join(parts) or None
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def step_rows(run: dict[str, Any]) -> list[dict[str, Any]]:

@@ -45,6 +45,10 @@ STEPS = [
          "createdAt": T0 + 12000, "messageId": "msg_s4", "concurrent": 2},
     ]},
     {"type": "sequential", "steps": [
+        {"stepId": 5, "stepName": "lookup", "stepType": "Call", "out": '{"status": 404, "body": "no"}',
+         "state": "STEP_SUCCESS", "createdAt": T0 + 12500, "messageId": "msg_c"},
+    ]},
+    {"type": "sequential", "steps": [
         {"stepId": 5, "stepName": "paid", "stepType": "Wait", "waitEventId": "evt-1", "waitTimeoutDuration": "7d",
          "waitTimeout": True, "state": "STEP_SUCCESS", "createdAt": T0 + 13000, "messageId": "msg_s5"},
     ]},
@@ -157,6 +161,7 @@ def test_logs_shows_the_steps_in_order_with_details(cli, mock_api) -> None:
         f"2\tfetch\tCall\tSTEP_SUCCESS\t{'x' * 59}…\t2023-11-14T22:13:31Z\tPOST https://api.example.com/x -> 200",
         '3\ta\tRun\tSTEP_SUCCESS\t{"n":1}\t2023-11-14T22:13:32Z\tparallel x2',
         "4\tb\tRun\tSTEP_SUCCESS\t2\t2023-11-14T22:13:32Z\tparallel x2",
+        '5\tlookup\tCall\tSTEP_SUCCESS\t{"status": 404, "body": "no"}\t2023-11-14T22:13:32Z\tcall -> 404',
         "5\tpaid\tWait\tSTEP_SUCCESS\t\t2023-11-14T22:13:33Z\twait for evt-1 (timeout 7d), timed out",
         "6\tchild\tInvoke\tSTEP_SUCCESS\t\t2023-11-14T22:13:34Z\tinvoked wfr_c https://app.example.com/api/child",
         "7\tnap\tSleepUntil\tSTEP_SUCCESS\t\t2023-11-14T22:13:35Z\tsleep until 2023-11-14T22:14:20Z",
@@ -165,7 +170,8 @@ def test_logs_shows_the_steps_in_order_with_details(cli, mock_api) -> None:
     ]
     assert r.stderr == f"wfr_2  RUN_STARTED  {URL}  created 2023-11-14T22:12:20Z\n"
     quiet = cli("workflow", "logs", "wfr_2", "-q")
-    assert quiet.stdout.split() == [f"msg_s{i}" for i in range(8)] + ["msg_next"] and quiet.stderr == ""
+    assert quiet.stdout.split() == [*(f"msg_s{i}" for i in range(5)), "msg_c", "msg_s5", "msg_s6", "msg_s7", "msg_next"]
+    assert quiet.stderr == ""
     as_json = cli("workflow", "logs", "wfr_2", "--json")
     assert as_json.json == RUN2 and as_json.stderr == ""
     table = cli("workflow", "logs", "wfr_2", tty=True)
