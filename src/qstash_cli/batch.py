@@ -426,7 +426,7 @@ def _print(out: Any, o: Outcome) -> None:
         out.json_line(o.as_json())
     elif out.mode == "quiet":
         for mid in o.message_ids():
-            out.line(mid)
+            out.line(escape_controls(mid))
     elif o.error is not None:
         out.line(f"{o.line}\terror: {escape_controls(o.error)}")
     else:

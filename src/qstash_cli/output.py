@@ -166,15 +166,15 @@ class Output:
                 for item in items:
                     row = "\t".join(_one_line(cell(c, item, False)) for c in columns)
                     guard.writing = True
-                    self.line(row if count else "\t".join(c.header for c in columns) + "\n" + row)
+                    self.line(row if count else _header_line(columns) + "\n" + row)
                     count += 1
                     guard.done()
             if not count:
-                self.line("\t".join(c.header for c in columns))
+                self.line(_header_line(columns))
             return count
         cells = [[cell(c, item, True) for c in columns] for item in items]
         if cells:
-            self._table([c.header for c in columns], cells)
+            self._table([escape_controls(str(c.header)) for c in columns], cells)
         else:
             self.info("(none)")
         return len(cells)
@@ -304,6 +304,11 @@ def cell(column: Column, row: dict[str, Any], human: bool) -> str:
         text = render_value(row.get(column.key) if isinstance(column.key, str) else None, human=human)
     text = text.replace("\t", " ")
     return _lines(text) if human else escape_controls(text)  # a table cell may hold several lines
+
+
+def _header_line(columns: list[Column]) -> str:
+    """The TSV header (a header may be a key from the API: `qstash api` lists whatever keys came)."""
+    return "\t".join(_one_line(str(c.header)) for c in columns)
 
 
 def _lines(text: str) -> str:

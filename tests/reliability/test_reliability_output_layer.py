@@ -105,6 +105,7 @@ CLI_COMMANDS = [
     ("dlq", "list"),
     ("publish", "https://example.com/hook", "-d", "hi"),
     ("--api", "v1", "quota"),
+    ("api", "GET", "/v2/anything"),  # keys from the API become column headers
 ]
 
 

@@ -11,6 +11,7 @@ import typer
 from qstash_cli.errors import InputError
 from qstash_cli.inputs import parse_header, read_body
 from qstash_cli.output import Column
+from qstash_cli.safe_text import escape_controls
 from qstash_cli.settings import settings_from
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -97,7 +98,7 @@ def _print(s: Any, data: Any) -> None:
     elif isinstance(data, dict):
         s.out.record(data, id_key=_id_key([data]))
     elif data is not None and s.out.mode != "quiet":
-        s.out.line(json.dumps(data, ensure_ascii=False))
+        s.out.line(escape_controls(json.dumps(data, ensure_ascii=False)))
     elif data is None:
         s.out.info("(no body)")
 
