@@ -135,7 +135,7 @@ def parse_line(raw: bytes, defaults: Message, default_body: str | None) -> tuple
     if "method" in obj:
         o["method"] = inputs.validate_method(_str(obj["method"], "method"))
     if "contentType" in obj:
-        o["content_type"] = _str(obj["contentType"], "contentType")
+        o["content_type"] = inputs.validate_header_value(_str(obj["contentType"], "contentType"), "contentType")
     if "delay" in obj:
         o["delay"] = inputs.validate_delay(
             inputs.parse_duration(_scalar(obj["delay"], "delay"), what="delay"), what="delay"
@@ -167,7 +167,7 @@ def parse_line(raw: bytes, defaults: Message, default_body: str | None) -> tuple
     if "queue" in obj:
         o["queue"] = inputs.validate_id(_str(obj["queue"], "queue"), what="queue name")
     if "label" in obj:
-        o["label"] = _str(obj["label"], "label")
+        o["label"] = inputs.validate_header_value(_str(obj["label"], "label"), "label")
     line_settings = qstash_headers.settings_from_file(obj, SETTING_KEYS)
     if line_settings:
         values = {**defaults.setting_values, **line_settings}

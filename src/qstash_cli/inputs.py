@@ -89,6 +89,13 @@ def parse_header(text: str) -> tuple[str, str]:
     return name, value.strip()
 
 
+def validate_header_value(value: str, what: str) -> str:
+    """A value sent as a header (a label, a content type): one non-empty line of text, no control characters."""
+    if not value.strip() or _CONTROL_RE.search(value) or not _encodable(value):
+        raise InputError(f"invalid {what} {value!r}: it must be one non-empty line of text, without control characters")
+    return value.strip()
+
+
 def _encodable(text: str) -> bool:
     """No lone surrogates (undecodable argv bytes come back as U+DC80..U+DCFF): the text encodes as UTF-8."""
     try:

@@ -357,9 +357,7 @@ def setting_warnings(msg: Message) -> list[str]:
 
 
 def _one_line(value: str, what: str) -> str:
-    if not value.strip() or "\n" in value or "\r" in value:
-        raise InputError(f"invalid {what} {value!r}: it must be one non-empty line")
-    return value.strip()
+    return inputs.validate_header_value(value, what)
 
 
 # -- cron fire times ---------------------------------------------------------------------------------------------

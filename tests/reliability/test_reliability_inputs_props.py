@@ -3,6 +3,7 @@ raises InputError — never any other exception — and what it returns can real
 
 from __future__ import annotations
 
+import json
 import string
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from qstash_cli import inputs
 from qstash_cli.api import transport
+from qstash_cli.batch import LINE_KEYS
 from qstash_cli.errors import InputError
 
 PROPS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -343,3 +345,51 @@ def test_rate_limit_headers_total(headers: dict[str, str]) -> None:
 def test_cron_tz_bad_zone_is_input_error(bad: str) -> None:
     with pytest.raises(InputError):
         inputs.validate_cron(f"CRON_TZ={bad} 0 9 * * *")
+
+
+# -- batch lines (round two): any JSON line is a message or one InputError, never another exception ----------------
+
+_line_value = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(10**20), 10**20),
+        st.floats(allow_nan=False),
+        st.text(max_size=20),
+        st.sampled_from(["https://example.com/a", "orders", "10s", "1h30m", "\udcff", "x\r\ny", "*/5 * * * *"]),
+    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    max_leaves=8,
+)
+
+
+@PROPS
+@given(
+    line=st.dictionaries(
+        st.one_of(st.sampled_from(sorted(LINE_KEYS)), st.text(max_size=8)),
+        _line_value,
+        max_size=5,
+    ),
+    api=st.sampled_from(["v1", "v2"]),
+)
+@example(line={"label": "\udcff"}, api="v2")  # found by this property: sent, then UnicodeEncodeError
+@example(line={"contentType": "a\r\nX-Injected: 1"}, api="v2")
+@example(line={"label": "x\ny"}, api="v1")
+def test_batch_line_of_any_shape(line: dict, api: str) -> None:
+    from qstash_cli import batch, publishing
+    from qstash_cli.errors import QstashError
+
+    defaults = publishing.build_message("https://example.com/default", read_body=False)
+    try:
+        raw = json.dumps(line).encode("utf-8", "surrogatepass")
+    except (UnicodeEncodeError, ValueError):
+        return
+    try:
+        msg, _body = batch.parse_line(raw, defaults, None)
+        msg.check(api)
+        headers = msg.headers(api)
+    except QstashError as exc:  # InputError / Unsupported: one line, exit 2
+        assert exc.message and exc.exit_code == 2
+        return
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
+    httpx.Headers(headers, encoding="utf-8").raw  # noqa: B018 - what the transport sends must encode
