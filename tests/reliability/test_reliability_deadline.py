@@ -156,6 +156,7 @@ def test_429_longer_than_the_deadline_fails_at_once(cli, mock_api, sleeps_record
     mock_api.add("GET", "/v2/keys", {"error": "slow down"}, status=429, headers={"Retry-After": "20"})
     r = cli("--timeout", "10", "keys", "get")
     assert "rate limited" in _one_error(r, 5)
+    assert "Hint: the API asks to wait 20s, more than is left of --timeout 10s" in r.stderr
     assert sleeps_recorded == [] and len(mock_api.requests) == 1
 
 

@@ -179,7 +179,10 @@ class Transport:
                     self._notice(f"Rate limited ({limit}); waiting {wait:.1f}s before retrying")
                     self.sleep(wait)
                     continue
-                raise _rate_limited(response)
+                error = _rate_limited(response)
+                if wait is not None and rate_tries < RATE_LIMIT_TRIES:  # the wait alone would pass the deadline
+                    error.hint = f"the API asks to wait {wait:.0f}s, more than is left of --timeout {self.deadline:g}s"
+                raise error
             if status in TRANSIENT_STATUSES and retry_transient:
                 transient_tries += 1
                 wait = 0.2 * 2**transient_tries
