@@ -157,6 +157,21 @@ def test_invoke_runs_the_child_and_hands_its_result_back(qstash, js_app):
     assert child["invoker"]["workflowRunId"] == parent
 
 
+def test_webhook_resumes_wait_for_webhook(qstash, js_app):
+    """`createWebhook` + `waitForWebhook`: a plain HTTP call (no token) to the webhook URL resumes the run; it may
+    come before the wait is registered (lookback)."""
+    run_id = js_app.control("trigger", route="/hook", body="x")["workflowRunId"]
+    wait_until(lambda: js_app.state()["seen"].get("webhookUrl"), timeout=30)
+    url = js_app.state()["seen"]["webhookUrl"]
+    assert url.startswith(f"{qstash.url}/v2/workflows/hooks/defaultUser/{run_id}/")
+    assert httpx.post(url, content=b"ping", headers={"X-Thing": "1"}).status_code == 200
+    wait_until(lambda: state_of(qstash, run_id) == "RUN_SUCCESS", timeout=30)
+    assert js_app.state()["seen"]["hook"] == {"timeout": False, "method": "POST", "body": "ping", "thing": "1"}
+    assert js_app.counts() == {"tell": 1, "got": 1}
+    forged = url.replace("/defaultUser/", "/someoneElse/")
+    assert httpx.post(forged, content=b"x").status_code == 404
+
+
 def test_rest_trigger_is_taken_over_by_the_sdk(qstash, js_app):
     """`POST /v2/trigger/{url}` with no SDK on the calling side: the JS SDK re-triggers the run under the same id."""
     r = httpx.post(f"{qstash.url}/v2/trigger/{js_app.url}/tiny", content=b"rest", headers=qstash.auth)

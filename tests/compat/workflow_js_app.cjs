@@ -84,6 +84,21 @@ const routes = {
       },
     }
   ),
+  "/hook": serve(async (context) => {
+    const webhook = await context.createWebhook("make-hook");
+    await context.run("tell", () => {
+      count("tell");
+      seen.webhookUrl = webhook.webhookUrl;
+      return webhook.webhookUrl;
+    });
+    const { request, timeout } = await context.waitForWebhook("wait-hook", webhook, "60s");
+    const text = request ? await request.text() : null;
+    await context.run("got", () => {
+      count("got");
+      seen.hook = { timeout, method: request && request.method, body: text, thing: request && request.headers.get("x-thing") };
+      return "ok";
+    });
+  }, options),
   "/tiny": serve(async (context) => {
     await context.run("only", () => {
       count("only");

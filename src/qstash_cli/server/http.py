@@ -52,15 +52,16 @@ def to_response(value: Any) -> Response:
 Handler = Callable[[Request], Awaitable[Any]]
 
 
-def endpoint(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Wrap a route: check the token, map domain errors to JSON errors."""
+def endpoint(fn: Handler, *, authenticated: bool = True) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap a route: check the token (unless the route is public, like a workflow webhook), map domain errors to
+    JSON errors."""
 
     @functools.wraps(fn)
     async def wrapper(request: Request) -> Response:
         srv = request.app.state.srv
         token = request.headers.get("authorization", "")
         token = token[7:].strip() if token[:7].lower() == "bearer " else request.query_params.get("qstash_token", "")
-        if token != srv.token:
+        if authenticated and token != srv.token:
             return error(401, "unauthorized: missing or invalid token")
         try:
             return to_response(await fn(request))

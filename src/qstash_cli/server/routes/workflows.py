@@ -308,9 +308,10 @@ def _public(waiter: dict[str, Any]) -> dict[str, Any]:
     return {k: waiter.get(k) for k in keys if waiter.get(k) is not None}
 
 
-async def _notify(request: Request, event_id: str, run_id: str | None) -> Any:
+async def _notify(request: Request, event_id: str, run_id: str | None, data: bytes | None = None) -> Any:
     srv = srv_of(request)
-    data = await read_body(request, srv.quota.max_message_size)
+    if data is None:
+        data = await read_body(request, srv.quota.max_message_size)
     answers = []
     for waiter in await srv.store.run(workflow.waiters, event_id, run_id):
         if not await srv.store.run(workflow.waiter_remove, waiter["_id"]):
@@ -339,6 +340,37 @@ async def notify(request: Request) -> Any:
 async def notify_run(request: Request) -> Any:
     """`POST /v2/notify/{workflowRunId}/{eventId}`: kept for the run's next wait when it is not waiting yet."""
     return await _notify(request, request.path_params["event"], request.path_params["run"])
+
+
+def _user_id(token: str) -> str | None:
+    """The `UserID` a QStash token carries (base64 JSON), which webhook URLs are made of."""
+    try:
+        value = json.loads(base64.b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return value.get("UserID") if isinstance(value, dict) else None
+
+
+async def webhook(request: Request) -> Any:
+    """Any method on `/v2/workflows/hooks/{userId}/{runId}/{eventId}` (no token: the URL is the secret) resolves the
+    run's `waitForWebhook` with the request; one arriving first waits for it (lookback; workflow-protocol.md 2.6)."""
+    srv = srv_of(request)
+    if request.path_params["user"] != _user_id(srv.token):
+        raise ApiError(404, "no such webhook")
+    body = await read_body(request, srv.quota.max_message_size)
+    header: dict[str, list[str]] = {}
+    for name, value in request.headers.items():
+        header.setdefault(name.title(), []).append(value)
+    query = request.url.query
+    described = {
+        "method": request.method,
+        "header": header,
+        "body": _b64(body),
+        "proto": request.url.scheme,
+        "host": request.headers.get("host", ""),
+        "url": request.url.path + (f"?{query}" if query else ""),
+    }
+    return await _notify(request, request.path_params["event"], request.path_params["run"], compact(described))
 
 
 @endpoint
@@ -404,4 +436,9 @@ ROUTES = [
     Route("/v2/notify/{run}/{event}", notify_run, methods=["POST"]),
     Route("/v2/notify/{event}", notify, methods=["POST"]),
     Route("/v2/waiters/{event}", waiters_list, methods=["GET"]),
+    Route(
+        "/v2/workflows/hooks/{user}/{run}/{event}",
+        endpoint(webhook, authenticated=False),
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    ),
 ]
