@@ -83,3 +83,13 @@ def test_listings_show_a_terminal_page_by_default(cli, mock_api) -> None:
     assert "q29" in cli("queues", "list", "--all", tty=True).stdout
     assert len(cli("queues", "list", "--limit", "25", tty=True).stdout.splitlines()) == 26
     assert len(cli("queues", "list", "-q").stdout.split()) == 30  # piped: everything, as before
+
+
+def test_a_cut_listing_says_so_on_the_terminal_only(cli, mock_api) -> None:
+    mock_api.add("GET", "/v2/queues", [{"name": f"q{i}"} for i in range(30)])
+    mock_api.add("GET", "/v2/events", {"cursor": "c", "events": [{"messageId": f"m{i}", "time": 1} for i in range(25)]})
+    assert "(20 of 30 shown; --limit N or --all for more)" in cli("queues", "list", tty=True).stderr
+    assert "shown" not in cli("queues", "list", "--all", tty=True).stderr
+    assert "shown" not in cli("queues", "list").stderr  # piped: everything, no note
+    assert "(the first 20 shown; --limit N or --all for more)" in cli("logs", tty=True).stderr
+    assert "shown" not in cli("logs", "--limit", "20", tty=True).stderr

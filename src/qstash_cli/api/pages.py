@@ -17,6 +17,14 @@ def page_limit(limit: int | None, all_: bool, terminal: bool) -> int | None:
     return DEFAULT_LIMIT if terminal and not all_ else None
 
 
+def note_more(out: Any, shown: int, limit: int | None, all_: bool, total: int | None = None) -> None:
+    """On a terminal, when the default limit cut a listing short: say so, and how to see the rest (stderr)."""
+    if limit or all_ or out.mode != "table" or shown < DEFAULT_LIMIT or (total is not None and total <= shown):
+        return
+    more = f"{shown} of {total}" if total is not None else f"the first {shown}"
+    out.info(f"({more} shown; --limit N or --all for more)")
+
+
 def iterate(fetch: Callable[[Any], Page], *, limit: int | None = None, follow: bool = False) -> Iterator[dict]:
     """Yield items from `fetch(cursor)` pages: the first page only, up to `limit` items, or all with `follow`."""
     cursor: Any = None

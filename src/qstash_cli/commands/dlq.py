@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from qstash_cli import publishing as P
-from qstash_cli.api.pages import page_limit
+from qstash_cli.api.pages import note_more, page_limit
 from qstash_cli.commands import logs as L
 from qstash_cli.errors import InputError
 from qstash_cli.inputs import validate_id
@@ -118,7 +118,7 @@ def list_(
     items = s.client().dlq.listing(
         pairs, limit=page_limit(limit, all_, s.out.mode == "table"), follow=all_, count=count
     )
-    s.out.rows(items, DLQ_COLUMNS, id_key="dlqId")
+    note_more(s.out, s.out.rows(items, DLQ_COLUMNS, id_key="dlqId"), limit, all_)
 
 
 @app.command("get")

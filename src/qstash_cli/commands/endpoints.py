@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from qstash_cli.commands.topics import YES, deleted, first, unpaged_options
+from qstash_cli.commands.topics import YES, deleted, show_first, unpaged_options
 from qstash_cli.errors import InputError
 from qstash_cli.inputs import validate_id, validate_topic_name, validate_url
 from qstash_cli.output import Column
@@ -69,7 +69,7 @@ def list_(
     """
     s = settings_from(ctx)
     items = s.client().endpoints.list(validate_topic_name(topic, what="topic") if topic is not None else None)
-    s.out.rows(first(items, limit, all_, s), columns(s.api), id_key=id_key(s.api))
+    show_first(s, items, limit, all_, columns(s.api), id_key(s.api))
 
 
 @app.command("create")

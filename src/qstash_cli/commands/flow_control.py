@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from qstash_cli import completers as C
-from qstash_cli.commands.topics import ALL, LIMIT, first
+from qstash_cli.commands.topics import ALL, LIMIT, show_first
 from qstash_cli.errors import InputError
 from qstash_cli.inputs import parse_duration
 from qstash_cli.output import Column
@@ -90,7 +90,7 @@ def list_(
     rows = s.client().flow_control.list(search)
     if not search:
         C.remember_rows(s, "keys", rows, "flowControlKey")
-    s.out.rows(first(rows, limit, all_, s), COLUMNS, id_key="flowControlKey")
+    show_first(s, rows, limit, all_, COLUMNS, "flowControlKey")
 
 
 @app.command("get")

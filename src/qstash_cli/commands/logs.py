@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from qstash_cli import workflow_steps
-from qstash_cli.api.pages import DEFAULT_LIMIT, page_limit
+from qstash_cli.api.pages import DEFAULT_LIMIT, note_more, page_limit
 from qstash_cli.errors import InputError
 from qstash_cli.inputs import parse_time_ms, validate_id, validate_topic_name, validate_url
 from qstash_cli.output import JSON, QUIET, TABLE, Column, cell
@@ -258,10 +258,10 @@ def logs(
 
     if count and s.api == "v1":
         raise InputError("v1 logs take no --count; use --limit")
-    limit = page_limit(limit, all_, s.out.mode == "table")
+    given, limit = limit, page_limit(limit, all_, s.out.mode == "table")
     count = count or (min(limit, 100) if limit and s.api == "v2" else None)
     items = iterate(lambda cursor: api.page(cursor, pairs, count=count, source=src), limit=limit, follow=all_)
-    s.out.rows(items, columns, id_key="messageId")
+    note_more(s.out, s.out.rows(items, columns, id_key="messageId"), given, all_)
 
 
 def entry_key(entry: dict[str, Any]) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from qstash_cli.api.pages import page_limit
+from qstash_cli.api.pages import note_more, page_limit
 from qstash_cli.commands import logs as L
 from qstash_cli.errors import InputError, NotFound
 from qstash_cli.inputs import validate_id
@@ -68,7 +68,8 @@ def list_(ctx: typer.Context, limit: int = L.LIMIT, all_: bool = L.ALL) -> None:
     """
     s = settings_from(ctx)
     items = s.client().messages.listing(limit=page_limit(limit, all_, s.out.mode == "table"), follow=all_)
-    s.out.rows(items, V1_COLUMNS if s.api == "v1" else V2_COLUMNS, id_key="messageId")
+    shown = s.out.rows(items, V1_COLUMNS if s.api == "v1" else V2_COLUMNS, id_key="messageId")
+    note_more(s.out, shown, limit, all_)
 
 
 @app.command("get")

@@ -7,7 +7,7 @@ from typing import Any
 import typer
 
 from qstash_cli import completers as C
-from qstash_cli.commands.topics import ALL, LIMIT, YES, deleted, first
+from qstash_cli.commands.topics import ALL, LIMIT, YES, deleted, show_first
 from qstash_cli.inputs import validate_id
 from qstash_cli.output import Column
 from qstash_cli.settings import Settings, settings_from
@@ -49,7 +49,7 @@ def list_(ctx: typer.Context, limit: int | None = LIMIT, all_: bool = ALL) -> No
     """
     s = settings_from(ctx)
     rows = C.remember_rows(s, "queues", s.client().queues.list(), "name")
-    s.out.rows(first(rows, limit, all_, s), COLUMNS, id_key="name")
+    show_first(s, rows, limit, all_, COLUMNS, "name")
 
 
 @app.command("get")

@@ -85,13 +85,13 @@ def list_(
       qstash schedules list
     """
     s = settings_from(ctx)
-    from qstash_cli.api.pages import page_limit
+    from qstash_cli.api.pages import note_more, page_limit
 
     items = C.remember_rows(s, "schedules", s.client().schedules.list(), "scheduleId")
-    shown = page_limit(limit, all_, s.out.mode == "table")
+    total, shown = len(items), page_limit(limit, all_, s.out.mode == "table")
     if shown is not None:
         items = items[:shown]
-    s.out.rows(items, SCHEDULE_COLUMNS, id_key="scheduleId")
+    note_more(s.out, s.out.rows(items, SCHEDULE_COLUMNS, id_key="scheduleId"), limit, all_, total)
 
 
 @app.command("get")

@@ -36,10 +36,18 @@ def unpaged_options(noun: str) -> tuple[Any, Any]:
 
 
 def first(items: list[dict[str, Any]], limit: int | None, all_: bool, s: Settings) -> Iterator[dict[str, Any]]:
-    """The rows of a one-piece listing: the first `limit` of them (default 20), or all with --all."""
+    """The rows of a one-piece listing: the first `limit` of them (on a terminal 20 by default), or all with --all."""
     from qstash_cli.api.pages import iterate, page_limit
 
     return iterate(lambda _cursor: (items, None), limit=page_limit(limit, all_, s.out.mode == "table"))
+
+
+def show_first(s: Settings, items: Any, limit: int | None, all_: bool, columns: list[Column], id_key: str) -> None:
+    """A one-piece listing (see `first`), then on a terminal a note on stderr when the default cut it short."""
+    from qstash_cli.api.pages import note_more
+
+    shown = s.out.rows(first(items, limit, all_, s), columns, id_key=id_key)
+    note_more(s.out, shown, limit, all_, len(items) if isinstance(items, list) else None)
 
 
 def deleted(s: Settings, reply: Any, what: str) -> None:
@@ -133,7 +141,7 @@ def list_(
     from qstash_cli.completers import remember_rows
 
     rows = remember_rows(s, "topics", s.client().topics.list(), "name")
-    s.out.rows(first(rows, limit, all_, s), list_columns(s.api), id_key=id_key(s.api))
+    show_first(s, rows, limit, all_, list_columns(s.api), id_key(s.api))
 
 
 @app.command("get")
