@@ -98,12 +98,26 @@ def state_of(qstash, run_id: str) -> str | None:
     return run["workflowState"] if run else None
 
 
+def cli_state(qstash, run_id: str) -> str:
+    """The run's state as `qstash workflow logs RUN_ID --json` reports it (the CLI in a subprocess)."""
+    env = {**os.environ, "QSTASH_URL": qstash.url, "QSTASH_TOKEN": qstash.token}
+    r = subprocess.run(
+        [sys.executable, "-m", "qstash_cli", "--json", "workflow", "logs", run_id],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)["workflowState"]
+
+
 def waiting(qstash, event_id: str) -> bool:
     return bool(httpx.get(f"{qstash.url}/v2/waiters/{event_id}", headers=qstash.auth).json())
 
 
 def test_steps_sleep_call_parallel_and_wait_for_event(qstash, js_app):
-    run_id = js_app.control("trigger", route="/steps", body={"name": "ada"})["workflowRunId"]
+    flow = {"key": f"wf-{uuid.uuid4().hex[:6]}", "parallelism": 1}
+    run_id = js_app.control("trigger", route="/steps", body={"name": "ada"}, options={"flowControl": flow})[
+        "workflowRunId"
+    ]
     event_id = f"evt-{run_id}"
     wait_until(lambda: waiting(qstash, event_id), timeout=60)
     assert js_app.control("notify", eventId=event_id, data={"ok": True})  # the SDK's own notify
@@ -122,6 +136,11 @@ def test_steps_sleep_call_parallel_and_wait_for_event(qstash, js_app):
     names = [s.get("stepName") for g in run["steps"] for s in g["steps"]]
     assert names[:4] == ["init", "first", "second", "stamp"] and names[-1] == "third"
     assert {"left", "right"} <= set(names)
+    assert cli_state(qstash, run_id) == "RUN_SUCCESS"
+    # the trigger's flow control applied to the run's steps (JS sends it on the trigger only)
+    key = httpx.get(f"{qstash.url}/v2/flowControl/{flow['key']}", headers=qstash.auth)
+    assert key.status_code == 200 and key.json()["parallelismMax"] == 1
+    assert run["flowControlKey"] == flow["key"]
 
 
 def test_failing_step_runs_the_failure_function(qstash, js_app):
@@ -133,15 +152,21 @@ def test_failing_step_runs_the_failure_function(qstash, js_app):
     assert state["seen"]["failure"]["run"] == run_id
     assert state["seen"]["failure"]["status"] == 500
     assert "broke on purpose" in state["seen"]["failure"]["message"]
+    assert cli_state(qstash, run_id) == "RUN_FAILED"
 
 
 def test_cancel_through_the_client(qstash, js_app):
     run_id = js_app.control("trigger", route="/long", body="x")["workflowRunId"]
     wait_until(lambda: js_app.counts().get("begin") == 1, timeout=30)
     time.sleep(0.5)  # the sleep step is being published
+    history = httpx.get(f"{qstash.url}/v2/workflows/runs/{run_id}", headers=qstash.auth)  # the SDK's lazy fetch
+    assert history.status_code == 200
+    assert [e["callType"] for e in history.json()][:2] == ["step", "step"]
     js_app.control("cancel", ids=run_id)
     wait_until(lambda: state_of(qstash, run_id) == "RUN_CANCELED", timeout=20)
     assert js_app.counts().get("after") is None
+    assert cli_state(qstash, run_id) == "RUN_CANCELED"
+    assert httpx.get(f"{qstash.url}/v2/workflows/runs/{run_id}", headers=qstash.auth).status_code == 404
 
 
 def test_invoke_runs_the_child_and_hands_its_result_back(qstash, js_app):

@@ -135,7 +135,7 @@ class App:
         """Five steps around a sleep: a test kills the server between them."""
         for name in ("s1", "s2"):
             context.run(name, lambda name=name: self._once(name))
-        context.sleep("pause", 2)
+        context.sleep("pause", 4)
         for name in ("s3", "s4", "s5"):
             context.run(name, lambda name=name: self._once(name))
 
