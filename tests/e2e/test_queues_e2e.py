@@ -47,3 +47,15 @@ def test_publish_settings_reach_qstash_dev_and_flow_control_shows_the_key(live, 
     key = live("flow-control", "get", "user-42", "--json").json
     assert key["flowControlKey"] == "user-42" and key["parallelismMax"] == 1  # (qstash dev reports no rate yet)
     assert "user-42" in live("flow-control", "list", "-q").stdout.split()
+
+
+def test_dlq_retry_overrides_reach_the_new_delivery(live, sink) -> None:
+    from tests.server.helpers import wait_until
+
+    sink.respond(500, times=1, path="/dlq")
+    live("publish", f"{sink.url}/dlq", "-d", "again", "--retries", "0", "-H", "X-Try: first")
+    [dlq_id] = wait_until(lambda: live("dlq", "list", "-q").stdout.split(), timeout=30)
+    live("dlq", "retry", dlq_id, "-H", "X-Try: manual", "--method", "PUT", "--retries", "0", "-q")
+    first, second = sink.wait_for(2, timeout=30)
+    assert (first.header("X-Try"), second.header("X-Try")) == ("first", "manual")
+    assert second.method == "PUT" and second.body == b"again"
