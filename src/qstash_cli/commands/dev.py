@@ -59,6 +59,13 @@ def dev(
         "--message-grace",
         help="Seconds a delivered message still answers GET /v2/messages/{id} (then 404).",
     ),
+    retention: str = typer.Option(
+        "7d",
+        "--retention",
+        help="How long delivered, cancelled and failed messages, their logs and ended workflow runs are kept "
+        "(e.g. 7d, 12h, 90s; 0: pruned once finished and past --message-grace; off: kept forever). DLQ entries "
+        "stay until deleted.",
+    ),
     no_console: bool = typer.Option(
         False, "--no-console", help="Do not serve the browser console at http://HOST:PORT/ (see README: console)."
     ),
@@ -80,6 +87,15 @@ def dev(
     ):
         if not math.isfinite(seconds) or seconds < 0:
             raise typer.BadParameter(f"{seconds:g} is not a number >= 0", param_hint=hint)
+    kept: float | None = None
+    if retention.strip().lower() != "off":
+        from qstash_cli.errors import InputError
+        from qstash_cli.inputs import parse_duration
+
+        try:
+            kept = float(parse_duration(retention, what="retention"))
+        except InputError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--retention") from None
     from qstash_cli.server.run import Options, serve
 
     opts = Options(
@@ -90,6 +106,7 @@ def dev(
         quota=quota.lower(),
         dedup_window=dedup_window,
         message_grace=message_grace,
+        retention=kept,
         backoff_scale=backoff_scale,
         sync=sync,
         workers=workers,

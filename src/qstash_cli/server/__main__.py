@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from qstash_cli.server.run import DEFAULT_DEDUP_WINDOW, DEFAULT_MESSAGE_GRACE, Options, serve
+from qstash_cli.server.run import DEFAULT_DEDUP_WINDOW, DEFAULT_MESSAGE_GRACE, DEFAULT_RETENTION, Options, serve
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--dedup-window", type=float, default=DEFAULT_DEDUP_WINDOW, help="seconds (default 600)")
     p.add_argument("--message-grace", type=float, default=DEFAULT_MESSAGE_GRACE, help="seconds (default 600)")
+    p.add_argument("--retention", default=None, help="finished messages kept for (e.g. 7d, 90s, off; default 7d)")
     p.add_argument("--backoff-scale", type=float, default=1.0)
     p.add_argument("--sync", choices=["normal", "full"], default="normal")
     p.add_argument("--workers", type=int, default=64)
@@ -32,6 +33,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--header-timeout", type=float, default=10.0, help="seconds to send a request's headers")
     p.add_argument("--idle-timeout", type=int, default=30, help="seconds an idle connection stays open")
     a = p.parse_args(argv)
+    retention: float | None = DEFAULT_RETENTION
+    if a.retention is not None:
+        from qstash_cli.server.parse import BadValue, duration
+
+        try:
+            retention = None if a.retention.strip().lower() == "off" else duration(a.retention, name="--retention")
+        except BadValue as exc:
+            p.error(str(exc))
     opts = Options(
         port=a.port,
         host=a.host,
@@ -40,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         quota=a.quota,
         dedup_window=a.dedup_window,
         message_grace=a.message_grace,
+        retention=retention,
         backoff_scale=a.backoff_scale,
         sync=a.sync,
         workers=a.workers,

@@ -16,6 +16,7 @@ from qstash_cli import devcreds
 
 DEFAULT_DEDUP_WINDOW = 600.0
 DEFAULT_MESSAGE_GRACE = 600.0  # seconds a delivered message stays readable by GET /v2/messages/{id}
+DEFAULT_RETENTION = 7 * 86400.0  # seconds finished messages, their logs and ended workflow runs are kept
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Options:
     quota: str = "payg"
     dedup_window: float = DEFAULT_DEDUP_WINDOW
     message_grace: float = DEFAULT_MESSAGE_GRACE
+    retention: float | None = DEFAULT_RETENTION  # None: keep everything
     backoff_scale: float = 1.0
     sync: str = "normal"
     workers: int = 64
@@ -144,7 +146,6 @@ def serve(opts: Options) -> int:
     from qstash_cli.server.context import Server
     from qstash_cli.server.engine import Engine, KeyRing
     from qstash_cli.server.http import AccessLog
-    from qstash_cli.server.ids import now_ms
     from qstash_cli.server.intake import report_to_invoker
     from qstash_cli.server.quota import plan
     from qstash_cli.server.scheduler import Scheduler
@@ -216,17 +217,16 @@ def serve(opts: Options) -> int:
     shown_host = f"[{opts.host}]" if ":" in opts.host else opts.host
     url = f"http://{shown_host}:{srv.own_address[1]}"
 
-    async def prune() -> None:
-        while True:
-            await asyncio.sleep(60)
-            await store.run(data.prune_dedup, now_ms())
+    from qstash_cli.server.retention import Retention
+
+    retention = Retention(store, opts.retention, opts.message_grace)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: object) -> AsyncIterator[None]:
         app.state.srv = srv  # type: ignore[attr-defined]
         await engine.start()
         await sched.start()
-        pruner = asyncio.create_task(prune())
+        pruner = asyncio.create_task(retention.run_forever())
         for line in banner(opts, url, (keys.current, keys.next), where):
             _say(line)
         if not is_loopback(opts.host):

@@ -62,6 +62,7 @@ CREATE TABLE IF NOT EXISTS dlq (
     url TEXT, topic_name TEXT, queue_name TEXT, schedule_id TEXT, label TEXT, response_status INTEGER,
     response_header TEXT, response_body BLOB, error TEXT);
 CREATE INDEX IF NOT EXISTS dlq_seq ON dlq(seq);
+CREATE INDEX IF NOT EXISTS dlq_message ON dlq(message_id);
 CREATE TABLE IF NOT EXISTS wf_runs (
     id TEXT PRIMARY KEY, url TEXT NOT NULL, created_at INTEGER NOT NULL, state TEXT NOT NULL, completed_at INTEGER,
     response TEXT, caller_ip TEXT, label TEXT, flow_control_key TEXT, dlq_id TEXT, failure_state TEXT, config TEXT);
