@@ -337,3 +337,42 @@ def test_v2_tasks_are_the_message_events(cli, mock_api) -> None:
     assert limited.json == events[:1] and len(mock_api.requests) == 1
     assert cli("messages", "tasks", "msg_1", "-q").stdout == "msg_1\nmsg_1\n"
     assert "ERROR" in cli("messages", "tasks", "msg_1", tty=True).stdout
+
+
+def _events(n: int) -> list[dict]:
+    """Newest-first v2 events of `n` messages whose lifetimes overlap (two in flight at once), the last with two
+    tasks (two CREATED events at the same time)."""
+    out = []
+    for i in range(n):
+        mid = f"msg_{i}"
+        out += [
+            {"messageId": mid, "state": "CREATED", "time": 10 * i},
+            {"messageId": mid, "state": "ACTIVE", "time": 10 * i + 12},
+            {"messageId": mid, "state": "DELIVERED", "time": 10 * i + 15},
+        ]
+    out.append({"messageId": f"msg_{n - 1}", "state": "CREATED", "time": 10 * (n - 1)})
+    return sorted(out, key=lambda e: e["time"], reverse=True)
+
+
+def test_v2_message_summaries_one_row_each_with_latest_state():
+    from qstash_cli.api.logs import message_summaries
+
+    rows = list(message_summaries(_events(1000)))
+    assert [r["messageId"] for r in rows] == [f"msg_{i}" for i in range(999, -1, -1)]
+    assert {r["state"] for r in rows} == {"DELIVERED"}
+    assert [r["messageId"] for r in message_summaries(_events(10), limit=3)] == ["msg_9", "msg_8", "msg_7"]
+
+
+def test_v2_message_summaries_forget_ids_past_their_created_event():
+    """Constant memory: an id is dropped once the listing is older than its CREATED event (so an impossible, older
+    event of the same id would show again — the proof that it is no longer held)."""
+    from qstash_cli.api.logs import message_summaries
+
+    events = [
+        {"messageId": "msg_a", "state": "DELIVERED", "time": 30},
+        {"messageId": "msg_a", "state": "CREATED", "time": 20},
+        {"messageId": "msg_a", "state": "CREATED", "time": 20},  # a second task: same time, not shown again
+        {"messageId": "msg_b", "state": "DELIVERED", "time": 10},
+        {"messageId": "msg_a", "state": "ACTIVE", "time": 5},
+    ]
+    assert [r["messageId"] for r in message_summaries(events)] == ["msg_a", "msg_b", "msg_a"]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -112,15 +113,28 @@ def events(t: Transport, filters: Filters, *, limit: int | None = None, follow: 
 
 def message_summaries(entries: Iterable[dict[str, Any]], *, limit: int | None = None) -> Iterator[dict[str, Any]]:
     """One row per message from newest-first events: its latest state, destination, time and error.
-    Remembers only the ids already shown."""
+
+    Memory stays flat however long the listing: an id is remembered from its newest event (the row shown) only until
+    the listing has gone past its CREATED event (a message's oldest), so only messages whose events overlap the
+    current point of the listing are held, not every id shown."""
     seen: set[str] = set()
+    created: list[tuple[int, str]] = []  # heap of (-CREATED time, id): ids forgotten once the listing is older
+    shown = 0
     for entry in entries:
         mid = entry.get("messageId") if isinstance(entry, dict) else None
-        if not mid or mid in seen:
+        if not mid:
+            continue
+        at = _time(entry)
+        while created and at is not None and at < -created[0][0]:
+            seen.discard(heapq.heappop(created)[1])
+        if entry.get("state") == "CREATED" and at is not None:
+            heapq.heappush(created, (-at, mid))
+        if mid in seen:
             continue
         seen.add(mid)
         yield {k: entry[k] for k in SUMMARY_KEYS if entry.get(k) not in (None, "")}
-        if limit is not None and len(seen) >= limit:
+        shown += 1
+        if limit is not None and shown >= limit:
             return
 
 
