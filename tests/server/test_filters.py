@@ -187,3 +187,15 @@ def test_blank_filter_value_is_refused_and_changes_nothing(dev_server, sink, bla
         assert r.status_code == 400, r.text
         assert [e["messageId"] for e in dlq_entries(c)] == [failed]
         assert c.get(f"/v2/messages/{pending}").status_code == 200
+
+
+def test_deprecated_api_filter_is_accepted_and_ignored(dev_server, sink):
+    """The official JS SDK still lets callers pass the removed `api` filter; QStash ignores it, so does qstash dev."""
+    with dev_server.client() as c:
+        _failed(c, sink, "/dead")
+        wait_until(lambda: dlq_entries(c))
+        for path, key in (("/v2/dlq", "messages"), ("/v2/events", "events")):
+            plain = c.get(path).json()[key]
+            r = c.get(path, params={"api": "llm"})
+            assert r.status_code == 200, r.text
+            assert r.json()[key] == plain

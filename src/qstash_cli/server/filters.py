@@ -15,6 +15,8 @@ from qstash_cli.server.parse import BadValue
 Params = Mapping[str, Sequence[str]]
 STATE_ALIASES = {"CANCELED": ["CANCELLED"], "IN_PROGRESS": ["CREATED", "ACTIVE", "RETRY"]}
 PAGING = frozenset({"cursor", "count", "order", "qstash_token"})  # allowed on every list and bulk route
+# Accepted and ignored, as QStash does: `api` was a filter once; the official SDKs still let callers send it.
+IGNORED = frozenset({"api"})
 TIMES = (("fromDate", ">="), ("toDate", "<="))
 # Virtual columns a declaration may name besides the table's own: a key of the message's JSON meta, the host or
 # path of the destination URL, and the labels (stored comma-joined; a filter value matches one label exactly).
@@ -56,7 +58,8 @@ class Filters:
     def check(self, params: Params) -> Params:
         """`params`, when every name is declared; BadValue (400) naming the first that is not."""
         for name in params:
-            known = name in self.columns or name in PAGING or (self.time is not None and name in dict(TIMES))
+            known = name in self.columns or name in PAGING or name in IGNORED
+            known = known or (self.time is not None and name in dict(TIMES))
             if not known and not any(name.lower().startswith(p) for p in self.prefixes):
                 raise BadValue(f"unknown filter: {name}")
             if name in self.columns and not values(params, name):  # `label=` must not read as "no filter"

@@ -284,13 +284,19 @@ def invoke_result(run: dict[str, Any]) -> tuple[str, dict[str, str], bytes] | No
     out: dict[str, Any] = {"isFailed": run["state"] == FAILED, "isCanceled": run["state"] == CANCELED}
     if run["state"] == SUCCESS:
         out["body"] = run["response"] or ""
+    step = {**invoker["step"], "out": json.dumps(out, separators=(",", ":"))}
+    return invoker["workflowUrl"], step_bag(invoker.get("headers") or {}), compact(step)
+
+
+def step_bag(headers: Mapping[str, Any]) -> dict[str, str]:
+    """Publish headers from a map of header → value or list of values, as the SDKs hand step headers to the server
+    (a wait's timeout headers, an invoker's headers); the first value wins."""
     bag: dict[str, str] = {}
-    for name, value in (invoker.get("headers") or {}).items():
+    for name, value in headers.items():
         text = value[0] if isinstance(value, list) and value else value
         if isinstance(text, str):
             bag.setdefault(str(name).lower(), text)
-    step = {**invoker["step"], "out": json.dumps(out, separators=(",", ":"))}
-    return invoker["workflowUrl"], bag, compact(step)
+    return bag
 
 
 def claim_report(conn: Conn, run_id: str) -> dict[str, Any] | None:

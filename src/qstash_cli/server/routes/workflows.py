@@ -227,16 +227,6 @@ def run_shape(run: dict[str, Any]) -> dict[str, Any]:
 # -- waitForEvent, notify, waiters ------------------------------------------------------------------------------
 
 
-def _step_bag(headers: dict[str, Any]) -> dict[str, str]:
-    """A publish header set from a map of header → value or list of values (first value wins)."""
-    bag: dict[str, str] = {}
-    for name, value in headers.items():
-        text = value[0] if isinstance(value, list) and value else value
-        if isinstance(text, str):
-            bag.setdefault(str(name).lower(), text)
-    return bag
-
-
 async def _publish_step(srv: Server, request: Request, url: str, bag: dict[str, str], step: dict[str, Any]) -> str:
     """Publish a result step the server builds itself (notify, wait timeout); its message id."""
     now = now_ms()
@@ -280,7 +270,7 @@ async def wait(request: Request) -> Any:
         raise ApiError(400, str(exc)) from None
     deadline = (now_ms() // 1000) + int(seconds)
     timeout_headers = body.get("timeoutHeaders") if isinstance(body.get("timeoutHeaders"), dict) else {}
-    timeout_bag = {**bag, **_step_bag(timeout_headers), "upstash-not-before": str(deadline)}
+    timeout_bag = {**bag, **workflow.step_bag(timeout_headers), "upstash-not-before": str(deadline)}
     timeout_step = {**step, "waitEventId": event_id, "timeout": timeout, "waitTimeout": True}
     timeout_id = await _publish_step(
         srv, request, str(body.get("timeoutUrl") or body["url"]), timeout_bag, timeout_step
@@ -318,7 +308,7 @@ async def _notify(request: Request, event_id: str, run_id: str | None, data: byt
             continue  # another notify took it first
         if waiter["_timeout"]:
             await cancel(srv, [waiter["_timeout"]])
-        bag = _step_bag(waiter["headers"])
+        bag = workflow.step_bag(waiter["headers"])
         step = {**waiter["step"], "out": _b64(data), "waitTimeout": False}
         try:
             message_id = await _publish_step(srv, request, waiter["url"], bag, step)
