@@ -51,6 +51,8 @@ def check(path: str) -> None:
     target = Path(path)
     if not target.exists() or target.stat().st_size == 0:
         return  # a new data file
+    if not os.access(target, os.R_OK | os.W_OK):
+        raise DataFileError(f"cannot read and write the data file {path}: check its permissions")
     sides = [Path(f"{path}-wal"), Path(f"{path}-shm")]
     existed = [side.exists() for side in sides]
     problem: str | None = None
