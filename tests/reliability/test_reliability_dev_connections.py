@@ -19,9 +19,15 @@ from tests.reliability.figures import record
 CAP = 40  # --max-connections of these tests' server
 
 
-@pytest.fixture
-def capped(dev_server_factory) -> DevServer:
-    return dev_server_factory(max_connections=CAP, header_timeout=2, idle_timeout=3, quiet=True)
+@pytest.fixture(params=["httptools", "h11"])
+def capped(dev_server_factory, request) -> DevServer:
+    """A server with a small connection cap, on each of uvicorn's HTTP implementations."""
+    return dev_server_factory(max_connections=CAP, header_timeout=2, idle_timeout=3, quiet=True, http=request.param)
+
+
+@pytest.fixture(params=["httptools", "h11"])
+def any_http(dev_server_factory, request) -> DevServer:
+    return dev_server_factory(http=request.param)
 
 
 def _connect(server: DevServer) -> socket.socket:
@@ -170,7 +176,8 @@ def test_every_connection_busy_answers_503_json_then_serves_again(capped) -> Non
         pytest.fail("the server did not serve again")
 
 
-def test_thousands_of_headers_431_and_memory_bounded(dev_server) -> None:
+def test_thousands_of_headers_431_and_memory_bounded(any_http) -> None:
+    dev_server = any_http
     many = "".join(f"X-H{i}: v\r\n" for i in range(5000))  # ~50 kB: under the byte bound, over the count bound
     status, body = _request(dev_server, "GET", "/v2/keys", extra=many)
     assert status == 431 and "request headers exceed 1000 headers" in json.loads(body)["error"], body
@@ -224,7 +231,8 @@ def _stream_chunked(server: DevServer, total: int) -> tuple[int | None, bytes, i
     return status, body, sent
 
 
-def test_body_past_the_limit_413_memory_bounded(dev_server) -> None:
+def test_body_past_the_limit_413_memory_bounded(any_http) -> None:
+    dev_server = any_http
     limit = 10 * 1024 * 1024  # --quota payg
     status, body = _request(dev_server, "POST", "/v2/publish/http://127.0.0.1:1/x", extra="X: y\r\n")
     assert status == 200

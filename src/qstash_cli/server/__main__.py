@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-connections", type=int, default=1000, help="open connections (default 1000)")
     p.add_argument("--header-timeout", type=float, default=10.0, help="seconds to send a request's headers")
     p.add_argument("--idle-timeout", type=int, default=30, help="seconds an idle connection stays open")
+    p.add_argument("--http", choices=["auto", "httptools", "h11"], default="auto", help="uvicorn's HTTP parser")
     a = p.parse_args(argv)
     retention: float | None = DEFAULT_RETENTION
     if a.retention is not None:
@@ -58,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         max_connections=a.max_connections,
         header_timeout=a.header_timeout,
         idle_timeout=a.idle_timeout,
+        http=a.http,
     )
     if a.token:
         opts.token = a.token

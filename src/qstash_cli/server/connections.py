@@ -22,17 +22,20 @@ DRAIN_BYTES, DRAIN_SECONDS = 64 * 1024 * 1024, 60.0  # the unread rest of a body
 REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large", 503: b"Service Unavailable"}
 
 
-def base_protocol() -> type:
-    """uvicorn's HTTP protocol class, as `http="auto"` picks it: httptools when installed, else h11."""
-    try:
-        import httptools  # noqa: F401
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+def base_protocol(name: str = "auto") -> type:
+    """uvicorn's HTTP protocol class: `auto` picks as uvicorn does (httptools when installed, else h11)."""
+    if name != "h11":
+        try:
+            import httptools  # noqa: F401
+            from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-        return HttpToolsProtocol
-    except ImportError:
-        from uvicorn.protocols.http.h11_impl import H11Protocol
+            return HttpToolsProtocol
+        except ImportError:
+            if name == "httptools":
+                raise
+    from uvicorn.protocols.http.h11_impl import H11Protocol
 
-        return H11Protocol
+    return H11Protocol
 
 
 def guarded(base: type, *, header_timeout: float, idle_timeout: float, max_connections: int) -> type:

@@ -40,6 +40,7 @@ class Options:
     max_connections: int = 1000
     header_timeout: float = 10.0
     idle_timeout: int = 30
+    http: str = "auto"  # uvicorn's HTTP implementation: auto, httptools or h11
     current_key: str = devcreds.DEV_CURRENT_SIGNING_KEY
     next_key: str = devcreds.DEV_NEXT_SIGNING_KEY
 
@@ -142,7 +143,7 @@ def serve(opts: Options) -> int:
 
     from qstash_cli.server import data, datafile
     from qstash_cli.server.app import build
-    from qstash_cli.server.connections import base_protocol, guarded
+    from qstash_cli.server.connections import MAX_HEAD_BYTES, base_protocol, guarded
     from qstash_cli.server.context import Server
     from qstash_cli.server.engine import Engine, KeyRing
     from qstash_cli.server.http import AccessLog
@@ -244,7 +245,7 @@ def serve(opts: Options) -> int:
     app = AccessLog(build(lifespan, console_on=opts.console), enabled=lambda: not opts.quiet)
     _raise_file_limit(opts.max_connections + 1024)  # the connections, plus outbound deliveries and the data files
     protocol = guarded(
-        base_protocol(),  # httptools when installed, else h11
+        base_protocol(opts.http),  # auto: httptools when installed, else h11
         header_timeout=opts.header_timeout,
         idle_timeout=opts.idle_timeout,
         max_connections=opts.max_connections,
@@ -258,7 +259,7 @@ def serve(opts: Options) -> int:
         lifespan="on",
         timeout_graceful_shutdown=3,
         timeout_keep_alive=opts.idle_timeout,
-        h11_max_incomplete_event_size=256 * 1024,
+        h11_max_incomplete_event_size=4 * MAX_HEAD_BYTES,  # above ours, so the guard answers 431 JSON first
         server_header=False,
     )
     _Uvicorn = _uvicorn_server()  # noqa: N806 - a class
