@@ -1,4 +1,4 @@
-"""Run every speed figure of issue 5 and print one table (figure, baseline, ours, ratio, goal, result).
+"""Run every speed figure of issues 5 and 12 and print one table (figure, baseline, ours, ratio, goal, result).
 
     python benchmarks/run.py            # default sizes (~3-4 min on 2 cores)
     python benchmarks/run.py --quick    # fewer runs and messages (~1-2 min)
@@ -25,19 +25,25 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import accept_figures  # noqa: E402
 import client_figures  # noqa: E402
 import console_figures  # noqa: E402
+import growth_figures  # noqa: E402
 import listing  # noqa: E402
 import server_figures  # noqa: E402
 import startup  # noqa: E402
 from common import RESULTS, Row  # noqa: E402
 
-SIZES = {  # startup runs, one-request runs, bulk runs, SDK sample, burst, latency messages, long run, console rounds
-    "quick": dict(startup=11, request=5, bulk=1, sdk=200, burst=3_000, latency=300, long=20_000, console=1),
-    "default": dict(startup=31, request=11, bulk=3, sdk=1_000, burst=10_000, latency=1_000, long=30_000, console=5),
-    "full": dict(startup=51, request=21, bulk=5, sdk=1_000, burst=20_000, latency=2_000, long=100_000, console=5),
-}
-PARTS = ("startup", "client", "server", "listing", "console")
+SIZES = {  # startup runs, one-request runs, bulk runs, SDK sample, burst, latency messages, long run, console rounds;
+    # accept path: seconds per wrk run and rounds; growth: messages through a short retention, pending messages, runs
+    "quick": dict(startup=11, request=5, bulk=1, sdk=200, burst=3_000, latency=300, long=20_000, console=1,
+                  accept_s=3, accept_rounds=1, retention=20_000, pending=20_000, pending_runs=3),
+    "default": dict(startup=31, request=11, bulk=3, sdk=1_000, burst=10_000, latency=1_000, long=30_000, console=5,
+                    accept_s=5, accept_rounds=3, retention=50_000, pending=100_000, pending_runs=5),
+    "full": dict(startup=51, request=21, bulk=5, sdk=1_000, burst=20_000, latency=2_000, long=100_000, console=5,
+                 accept_s=5, accept_rounds=5, retention=200_000, pending=100_000, pending_runs=7),
+}  # fmt: skip
+PARTS = ("startup", "client", "accept", "server", "listing", "growth", "console")
 
 
 def fmt(value: float | None, unit: str) -> str:
@@ -115,6 +121,9 @@ def main() -> int:
         if "client" in parts:
             rows.append(step("one request vs httpie", client_figures.one_request, workdir, size["request"]))
             rows.append(step("bulk publish --batch", client_figures.bulk, workdir, size["sdk"], size["bulk"]))
+        if "accept" in parts:
+            rows += step("accept path vs Starlette and the floor", accept_figures.accept_path, workdir,
+                         size["accept_s"], size["accept_rounds"], size["burst"])  # fmt: skip
         if "server" in parts:
             rows += step("server throughput", server_figures.throughput, workdir, size["burst"])
             rows += step("server latency", server_figures.latency, workdir, size["latency"])
@@ -127,6 +136,10 @@ def main() -> int:
                     rows += step("listings", listing.listing, server, size["long"])
             finally:
                 server.stop()
+        if "growth" in parts:
+            rows.append(step("retention: data file size", growth_figures.retention_flat, workdir, size["retention"]))
+            rows += step("start-up with pending messages", growth_figures.startup_pending, workdir, size["pending"],
+                         size["pending_runs"])  # fmt: skip
         if "console" in parts:
             rows.append(
                 step(

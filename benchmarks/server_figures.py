@@ -34,14 +34,15 @@ def throughput(workdir: Path, n: int, concurrency: int = 32) -> list[Row]:
         arrivals = sink.records()
     got = [arrivals[s.message_id] for s in ok if s.message_id in arrivals]
     deliveries = len(got) / (max(got) - t0) if got else 0.0
-    note = f"{len(ok):,}/{n:,} accepted over {concurrency} connections"
+    note = f"{len(ok):,}/{n:,} accepted over {concurrency} connections (load.py), vs the accept path alone"
     return [
-        Row("server: accepted publishes/s (delivering meanwhile)", None, accepted, "/s", "≥ 2,000/s",
-            accepted >= 2000 and len(ok) == n, note=note),
-        Row("server: accepted publishes/s (accept path: Upstash-Delay 1h)", None, accepted_only, "/s", "≥ 2,000/s",
-            accepted_only >= 2000 and len(ok_delayed) == n, note=f"{len(ok_delayed):,}/{n:,} accepted"),
-        Row("server: deliveries/s to a local sink", None, deliveries, "/s", "≥ 1,000/s",
-            deliveries >= 1000 and drained, note=f"{len(got):,} delivered; rate from first publish to last delivery"),
+        Row("server: accepts/s while delivering vs accept path alone", accepted_only, accepted, "/s", "≥ 0.5×",
+            accepted >= 0.5 * accepted_only and len(ok) == n, note=note),
+        Row("server: accept path alone (Upstash-Delay 1h, load.py)", None, accepted_only, "/s", "(baseline)", None,
+            note=f"{len(ok_delayed):,}/{n:,} accepted"),
+        Row("server: deliveries/s to a local sink vs accept path", accepted_only, deliveries, "/s", "≥ 0.5×",
+            deliveries >= 0.5 * accepted_only and drained,
+            note=f"{len(got):,} delivered; rate from first publish to last delivery"),
     ]  # fmt: skip
 
 
@@ -57,12 +58,12 @@ def latency(workdir: Path, n: int, rate: float = 100.0) -> list[Row]:
         arrivals = sink.records()
     lat = sorted((arrivals[s.message_id] - s.start) * 1000 for s in sent if s.message_id in arrivals)
     if not lat:
-        return [Row("server: publish→delivery latency p50", None, None, "ms", "≤ 20 ms", False, note="no deliveries")]
+        return [Row("server: publish→delivery latency p50", None, None, "ms", "≤ 5 ms", False, note="no deliveries")]
     p50, p99 = lat[len(lat) // 2], lat[min(len(lat) - 1, int(len(lat) * 0.99))]
     note = f"{len(lat):,} messages paced at {rate:.0f}/s"
     return [
-        Row("server: publish→delivery latency p50", None, p50, "ms", "≤ 20 ms", p50 <= 20, note=note),
-        Row("server: publish→delivery latency p99", None, p99, "ms", "≤ 100 ms", p99 <= 100, note=note),
+        Row("server: publish→delivery latency p50", None, p50, "ms", "≤ 5 ms", p50 <= 5, note=note),
+        Row("server: publish→delivery latency p99", None, p99, "ms", "≤ 25 ms", p99 <= 25, note=note),
     ]
 
 
