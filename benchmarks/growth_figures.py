@@ -96,9 +96,10 @@ def startup_pending(workdir: Path, pending: int, runs: int) -> list[Row]:
                 rss[name].append(r)
     base, ours = median(times["empty"]), median(times["full"])
     per = (median(rss["full"]) - median(rss["empty"])) * 1024 / pending
+    mib = f"RSS {median(rss['empty']) / 1024:.0f} → {median(rss['full']) / 1024:.0f} MiB"
     return [
         Row(f"qstash dev start-up: {pending:,} pending vs none", base, ours, "s", "≤ 2×", ours <= 2 * base,
             note=f"median of {runs}; until GET /v2/keys answers (the due-queue is loaded before that)"),
         Row("qstash dev memory per pending message", None, per, "B", "(reported)", None,
-            note=f"RSS {median(rss['empty']) / 1024:.0f} → {median(rss['full']) / 1024:.0f} MiB with {pending:,} pending"),
+            note=f"{mib} with {pending:,} pending"),
     ]  # fmt: skip

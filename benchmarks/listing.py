@@ -11,7 +11,6 @@ import subprocess
 
 from common import PYTHON, QSTASH, DevServer, Row, bench_env, command_has, rss_kib
 
-
 EARLY = 1_000  # entries: the RSS while the first 1k arrived is the baseline of the RSS over all of them
 
 
