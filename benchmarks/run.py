@@ -133,7 +133,7 @@ def main() -> int:
                 if "server" in parts:
                     rows.append(row)
                 if "listing" in parts:
-                    rows += step("listings", listing.listing, server, size["long"])
+                    rows += step("listings", listing.listing, server, size["long"], workdir)
             finally:
                 server.stop()
         if "growth" in parts:
