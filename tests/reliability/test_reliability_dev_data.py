@@ -4,10 +4,12 @@ engines, and the lock goes with the process, also on SIGKILL; a full disk answer
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -162,3 +164,90 @@ def test_disk_full_answers_507_and_every_accepted_publish_survives(tmp_path, sma
         {"accepted": len(accepted), "refused_507": refused.get(507, 0), "accepted_then_lost": len(missing)},
     )
     assert accepted and not missing, f"{len(missing)} accepted messages lost"
+
+
+def _fill(c, body: bytes) -> int:
+    """Publish `body` until 50 refusals in a row (bounded); the number of refusals, all 507 JSON."""
+    streak = refusals = 0
+    for _ in range(3000):
+        r = c.post("/v2/publish/http://127.0.0.1:1/x", content=body, headers={"Upstash-Delay": "1h"})
+        if r.is_success:
+            streak = 0
+            continue
+        assert r.status_code == 507 and "full" in r.json()["error"], r.text
+        streak, refusals = streak + 1, refusals + 1
+        if streak == 50:
+            return refusals
+    raise AssertionError("the disk never filled")
+
+
+def test_disk_full_while_delivering_sends_each_message_once(tmp_path, small_disk, sink) -> None:
+    """A delivery whose outcome cannot be stored (disk full) is not sent again: the outcome is kept and stored once
+    there is room."""
+    server = DevServer(free_port(), small_disk / "dev.sqlite3", tmp_path / "dev.log", {"backoff_scale": 0.001})
+    try:
+        server.start()
+        with server.client() as c:
+            mid = c.post(
+                f"/v2/publish/{sink.url}/once", content=b"m", headers={"Upstash-Delay": "3s", "Upstash-Retries": "0"}
+            ).json()["messageId"]
+            _fill(c, b"x" * 8000)
+            _fill(c, b"x")  # the last few pages too
+
+            def states() -> set[str]:
+                return {e["state"] for e in c.get("/v2/logs", params={"messageId": mid}).json()["logs"]}
+
+            sink.wait_for(1, timeout=30, path="/once")
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:  # until it has failed to store the outcome 3 times (or stored it)
+                if server.log().count(f"cannot store the outcome of {mid}") >= 3 or "DELIVERED" in states():
+                    break
+                time.sleep(0.2)
+            held = server.log().count(f"cannot store the outcome of {mid}")
+            sent_while_full = len([r for r in sink.requests if r.path == "/once"])
+            subprocess.run(["mount", "-o", "remount,size=32m", str(small_disk)], check=True)  # room again, live
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and "DELIVERED" not in states():
+                time.sleep(0.2)
+            delivered = "DELIVERED" in states()
+    finally:
+        server.kill()
+    sent = len([r for r in sink.requests if r.path == "/once"])
+    record("disk_full_delivery", {"outcome_store_retries": held, "sent_while_full": sent_while_full, "sent": sent})
+    assert sent_while_full == 1 and sent == 1, (sent_while_full, sent)
+    assert delivered, "the outcome was never stored"
+
+
+def test_a_schedule_that_cannot_fire_for_a_full_disk_is_tried_again(monkeypatch) -> None:
+    """In process: the scheduler keeps a schedule whose firing failed with DiskFull and fires it again."""
+    from qstash_cli.server import scheduler
+    from qstash_cli.server.store import DiskFull
+
+    monkeypatch.setattr(scheduler, "FIRE_RETRY_MS", 20)
+    calls: list[tuple] = []
+
+    class Store:
+        async def run(self, fn, *args):
+            calls.append((fn.__name__, args[:1]))
+            if fn is scheduler.schedule_times:
+                return [("scd_1", 0)]
+            if len(calls) == 2:
+                raise DiskFull("the disk holding the data file is full")
+            return [], None
+
+    class Engine:
+        def add(self, deliveries) -> None:
+            pass
+
+    async def go() -> None:
+        sched = scheduler.Scheduler(Store(), Engine())  # type: ignore[arg-type]
+        await sched.start()
+        for _ in range(200):  # bounded
+            if len(calls) >= 3:
+                break
+            await asyncio.sleep(0.01)
+        await sched.stop()
+
+    asyncio.run(go())
+    assert [name for name, _ in calls[:3]] == ["schedule_times", "fire", "fire"], calls
+    assert calls[2][1] == ("scd_1",)

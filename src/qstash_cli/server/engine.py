@@ -25,7 +25,7 @@ from qstash_cli.server import data, flows, outbound, workflow
 from qstash_cli.server.ids import now_ms
 from qstash_cli.server.models import Delivery, Outcome
 from qstash_cli.server.parse import retry_after, retry_delay_ms
-from qstash_cli.server.store import Store
+from qstash_cli.server.store import DiskFull, Store
 from qstash_cli.server.workflow_delivery import RunsInFlight, refused_trigger, workflow_headers
 from qstash_cli.signing import sign
 
@@ -33,6 +33,7 @@ FLOW_PREFIX = data.FLOW_PREFIX  # gate names of flow-control keys (queues use th
 KEEP_PAYLOAD_MS = 2000
 RESPONSE_LIMIT = 1 << 20
 MARK_ACTIVE_AFTER = 0.2  # seconds
+RECORD_RETRY = 1.0  # seconds between two tries to store an outcome while the disk is full
 USER_AGENT = "Upstash-QStash"
 # Framing and hop-by-hop headers come from the connection, never from a publisher (RFC 9110 7.6.1, 9112 6).
 NEVER_FORWARDED = frozenset(
@@ -318,7 +319,7 @@ class Engine:
                 self.runs.expect(wf["run"], d.message_id, None)
         if wf:
             outcome = refused_trigger(wf, outcome)
-        follow = await self.store.run(data.record_attempt, d, outcome)
+        follow = await self._record(d, outcome)
         if wf and wf["kind"] != "call" and not outcome.ok and outcome.retry_at is None:
             self.run_failed(wf["run"])
         self.add(follow)
@@ -329,6 +330,16 @@ class Engine:
             f"deliver {d.meta.get('method', 'POST')} {d.url} {status} {outcome.finished - started}ms "
             f"{d.message_id} retried={d.retried}{note}{retry}"
         )
+
+    async def _record(self, d: Delivery, outcome: Outcome) -> list[Delivery]:
+        """Store an attempt's outcome. While the disk is full, keep trying to store it (every RECORD_RETRY s) instead
+        of failing the worker, which would send the request again."""
+        while True:
+            try:
+                return await self.store.run(data.record_attempt, d, outcome)
+            except DiskFull as exc:
+                self.log(f"cannot store the outcome of {d.message_id}: {exc}; trying again in {RECORD_RETRY:g}s")
+                await asyncio.sleep(RECORD_RETRY)
 
     def headers_for(self, d: Delivery, extra: list[tuple[str, str]] = ()) -> list[tuple[str, str]]:  # type: ignore[assignment]
         """The request headers of an attempt: the Upstash-* set QStash writes itself (signed with the current key),

@@ -21,7 +21,9 @@ from qstash_cli.server.models import Delivery, Target
 from qstash_cli.server.parse import next_fire
 from qstash_cli.server.publishing import LimitError, is_url, make_specs
 from qstash_cli.server.quota import Quota
-from qstash_cli.server.store import Store
+from qstash_cli.server.store import DiskFull, Store
+
+FIRE_RETRY_MS = 5000  # a schedule whose firing could not be stored (disk full) is tried again after this
 
 Conn = sqlite3.Connection
 
@@ -180,6 +182,10 @@ class Scheduler:
                 due_at, sid = heapq.heappop(self._heap)
                 try:
                     deliveries, next_at = await self.store.run(fire, sid, due_at, now_ms())
+                except DiskFull as exc:  # try again shortly: a schedule never stops for a full disk
+                    self.log(f"schedule {sid} failed to fire: {exc}; trying again in {FIRE_RETRY_MS / 1000:g}s")
+                    heapq.heappush(self._heap, (now_ms() + FIRE_RETRY_MS, sid))
+                    continue
                 except Exception as exc:  # noqa: BLE001 - keep the other schedules firing
                     self.log(f"schedule {sid} failed to fire: {exc}")
                     continue

@@ -188,6 +188,26 @@ class Store:
                 return
 
     def _run_batch(self, batch: list[tuple]) -> None:
+        results = self._execute(batch)
+        by_loop: dict[Any, list] = {}
+        for (_fn, _args, loop, future), result in zip(batch, results, strict=True):
+            if future is None:
+                continue
+            if loop is None:
+                if result[0]:
+                    future.set_result(result[1])
+                else:
+                    future.set_exception(result[1])
+            else:
+                by_loop.setdefault(loop, []).append((future, result))
+        for loop, items in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # loop closed during shutdown
+                loop.call_soon_threadsafe(_resolve, items)
+
+    def _execute(self, batch: list[tuple]) -> list[tuple[bool, Any]]:
+        """Run the jobs in one transaction: (ok, value or error) for each. When the whole transaction fails for a
+        full disk, each job is run again alone, so one write that does not fit fails only itself (reads and small
+        writes still succeed)."""
         conn = self.conn
         results: list[tuple[bool, Any]] = []
         try:
@@ -206,25 +226,15 @@ class Store:
                     conn.execute("RELEASE job")
                     results.append((True, value))
             conn.execute("COMMIT")
-        except Exception as exc:  # noqa: BLE001 - nothing of this batch is stored: every caller gets the error, none a result
+        except Exception as exc:  # noqa: BLE001 - nothing of this batch is stored
             with contextlib.suppress(sqlite3.Error):
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-            results = [(False, _storage_error(exc))] * len(batch)
-        by_loop: dict[Any, list] = {}
-        for (_fn, _args, loop, future), result in zip(batch, results, strict=True):
-            if future is None:
-                continue
-            if loop is None:
-                if result[0]:
-                    future.set_result(result[1])
-                else:
-                    future.set_exception(result[1])
-            else:
-                by_loop.setdefault(loop, []).append((future, result))
-        for loop, items in by_loop.items():
-            with contextlib.suppress(RuntimeError):  # loop closed during shutdown
-                loop.call_soon_threadsafe(_resolve, items)
+            error = _storage_error(exc)
+            if isinstance(error, DiskFull) and len(batch) > 1:
+                return [self._execute([item])[0] for item in batch]
+            return [(False, error)] * len(batch)
+        return results
 
 
 ADDED_COLUMNS = {"logs": {"request_header": "TEXT"}}  # columns newer than some existing data files
