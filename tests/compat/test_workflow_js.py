@@ -137,6 +137,9 @@ def test_steps_sleep_call_parallel_and_wait_for_event(qstash, js_app):
     assert names[:4] == ["init", "first", "second", "stamp"] and names[-1] == "third"
     assert {"left", "right"} <= set(names)
     assert cli_state(qstash, run_id) == "RUN_SUCCESS"
+    [call] = [s for g in run["steps"] for s in g["steps"] if s.get("stepType") == "Call"]
+    assert call["callUrl"] == f"{js_app.url}/third-party?q=1" and call["callMethod"] == "POST"
+    assert call["callResponseStatus"] == 200 and call["callResponseBody"] == '{"answer":42}'
     # the trigger's flow control applied to the run's steps (JS sends it on the trigger only)
     key = httpx.get(f"{qstash.url}/v2/flowControl/{flow['key']}", headers=qstash.auth)
     assert key.status_code == 200 and key.json()["parallelismMax"] == 1

@@ -103,7 +103,9 @@ def run_detail(conn: Conn, row: Any) -> dict[str, Any]:
     run["entries"] = [
         dict(r)
         for r in conn.execute(
-            "SELECT seq, message_id, call_type, body, created_at FROM wf_steps WHERE run_id = ? ORDER BY seq",
+            "SELECT s.seq, s.message_id, s.call_type, s.body, s.created_at, m.url, "
+            "json_extract(m.meta, '$.method') AS method FROM wf_steps s LEFT JOIN messages m ON m.id = s.message_id "
+            "WHERE s.run_id = ? ORDER BY s.seq",
             (row["id"],),
         ).fetchall()
     ]

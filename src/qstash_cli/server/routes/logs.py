@@ -47,6 +47,7 @@ def log_v2(row: Any, message: Any | None, task: Any | None) -> dict[str, Any]:
         "labels": meta.get("labels"),
         "callerIp": meta.get("callerIP"),
         "flowControlKey": meta.get("flowControlKey"),
+        "workflowRunId": (meta.get("wf") or {}).get("run"),  # a step of an Upstash Workflow run
     }
     if row["response_status"] is not None:
         headers = json.loads(row["response_header"] or "{}")

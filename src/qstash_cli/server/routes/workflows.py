@@ -168,12 +168,39 @@ def _step_shape(entry: dict[str, Any]) -> dict[str, Any] | None:
     return shape
 
 
+def _call_fields(entry: dict[str, Any], call: dict[str, Any]) -> None:
+    """Collect what a `context.call` did from its history entries: the request (toCallback) and the answer the
+    server got (fromCallback, the callback JSON)."""
+    if entry["call_type"] == "toCallback":
+        call.clear()
+        call.update(callUrl=entry["url"], callMethod=entry["method"] or "POST", callBody=_text(bytes(entry["body"])))
+        return
+    try:
+        answer = json.loads(bytes(entry["body"]))
+    except ValueError:
+        return
+    if isinstance(answer, dict):
+        body = base64.b64decode(answer.get("body") or "")
+        call.update(
+            callResponseStatus=answer.get("status"),
+            callResponseHeaders=answer.get("header") or {},
+            callResponseBody=_text(body),
+        )
+
+
 def _groups(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     groups: list[dict[str, Any]] = []
+    call: dict[str, Any] = {}
     for entry in entries:
+        if entry["call_type"] in ("toCallback", "fromCallback"):
+            _call_fields(entry, call)
+            continue
         step = _step_shape(entry)
         if step is None:
             continue
+        if step.get("stepType") == "Call" and call:
+            step.update(call)
+            call = {}
         kind = "parallel" if int(step.get("concurrent") or 1) > 1 else "sequential"
         if kind == "parallel" and groups and groups[-1]["type"] == "parallel":
             groups[-1]["steps"].append(step)
