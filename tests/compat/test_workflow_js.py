@@ -200,6 +200,16 @@ def test_webhook_resumes_wait_for_webhook(qstash, js_app):
     assert httpx.post(forged, content=b"x").status_code == 404
 
 
+def test_redacted_run_shows_step_outputs_redacted(qstash, js_app):
+    run_id = js_app.control("trigger", route="/tiny", body="secret", options={"redact": {"body": True}})[
+        "workflowRunId"
+    ]
+    wait_until(lambda: state_of(qstash, run_id) == "RUN_SUCCESS", timeout=30)
+    outs = [s.get("out") for g in run_of(qstash, run_id)["steps"] for s in g["steps"]]
+    assert outs and all(o.startswith("REDACTED:") for o in outs), outs
+    assert not any("secret" in o for o in outs)
+
+
 def test_rest_trigger_is_taken_over_by_the_sdk(qstash, js_app):
     """`POST /v2/trigger/{url}` with no SDK on the calling side: the JS SDK re-triggers the run under the same id."""
     r = httpx.post(f"{qstash.url}/v2/trigger/{js_app.url}/tiny", content=b"rest", headers=qstash.auth)

@@ -13,7 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from qstash_cli.server import workflow, workflow_queries
+from qstash_cli.server import redact, workflow, workflow_queries
 from qstash_cli.server.context import Server, caller_ip, cancel, params, srv_of
 from qstash_cli.server.http import ApiError, endpoint, read_body, read_json
 from qstash_cli.server.ids import new_id, now_ms
@@ -209,10 +209,26 @@ def _groups(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return groups
 
 
+def _redacted(groups: list[dict[str, Any]], config: dict[str, Any]) -> list[dict[str, Any]]:
+    """A run triggered with `Upstash-Redact-Fields: body` shows its steps' inputs and outputs redacted."""
+    fields = config.get("headers", {}).get("upstash-redact-fields")
+    try:
+        hide = bool(fields) and redact.parse(fields).get("body", False)
+    except BadValue:
+        hide = False
+    if hide:
+        for group in groups:
+            for step in group["steps"]:
+                for key in ("out", "callBody", "callResponseBody"):
+                    if isinstance(step.get(key), str):
+                        step[key] = redact.mark(step[key])
+    return groups
+
+
 def run_shape(run: dict[str, Any]) -> dict[str, Any]:
     """A `WorkflowRun` as the logs routes answer it."""
     labels = run["config"].get("labels") or []
-    steps = _groups(run["entries"])
+    steps = _redacted(_groups(run["entries"]), run["config"])
     pending = [
         {
             "messageId": t["message_id"],
