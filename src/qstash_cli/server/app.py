@@ -26,6 +26,7 @@ from qstash_cli.server.routes import (
     topics,
     v1,
     workflow_dlq,
+    workflow_events,
     workflows,
 )
 
@@ -42,6 +43,7 @@ ROUTE_TABLES: list[list[Route]] = [
     flow_control.ROUTES,
     workflows.ROUTES,
     workflow_dlq.ROUTES,
+    workflow_events.ROUTES,
     v1.ROUTES,
 ]
 
