@@ -45,7 +45,8 @@ def test_publish_settings_reach_qstash_dev_and_flow_control_shows_the_key(live, 
     assert delivery.path == "/fc" and delivery.body == b"hello" and delivery.header("X-Secret") == "s3cr3t"
     assert mid
     key = live("flow-control", "get", "user-42", "--json").json
-    assert key["flowControlKey"] == "user-42" and key["parallelismMax"] == 1  # (qstash dev reports no rate yet)
+    assert key["flowControlKey"] == "user-42" and key["parallelismMax"] == 1
+    assert (key["rateMax"], key["ratePeriod"]) == (5, 60)
     assert "user-42" in live("flow-control", "list", "-q").stdout.split()
 
 
@@ -59,3 +60,23 @@ def test_dlq_retry_overrides_reach_the_new_delivery(live, sink) -> None:
     first, second = sink.wait_for(2, timeout=30)
     assert (first.header("X-Try"), second.header("X-Try")) == ("first", "manual")
     assert second.method == "PUT" and second.body == b"again"
+
+
+def test_flow_control_pause_resume_pin_unpin_reset_rate(live, sink) -> None:
+    """Every flow-control action of the CLI against `qstash dev`'s routes, read back through `flow-control get`."""
+    live("publish", f"{sink.url}/fc2", "-d", "x", "--flow-control-key", "acct-7", "--rate", "10", "-q")
+    sink.wait_for(1)
+    live("flow-control", "pause", "acct-7")
+    assert live("flow-control", "get", "acct-7", "--json").json["isPaused"] is True
+    live("flow-control", "resume", "acct-7")
+    assert live("flow-control", "get", "acct-7", "--json").json["isPaused"] is False
+    live("flow-control", "pin", "acct-7", "--parallelism", "3", "--rate", "20", "--period", "2m")
+    pinned = live("flow-control", "get", "acct-7", "--json").json
+    assert (pinned["parallelismMax"], pinned["rateMax"], pinned["ratePeriod"]) == (3, 20, 120)
+    assert pinned["isPinnedParallelism"] and pinned["isPinnedRate"]
+    live("flow-control", "unpin", "acct-7", "--parallelism")
+    unpinned = live("flow-control", "get", "acct-7", "--json").json
+    assert not unpinned["isPinnedParallelism"] and unpinned["isPinnedRate"]
+    live("flow-control", "reset-rate", "acct-7")
+    assert live("flow-control", "get", "acct-7", "--json").json["rateCount"] == 0
+    live("flow-control", "pause", "nobody", code=3)
