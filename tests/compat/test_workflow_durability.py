@@ -6,13 +6,10 @@ from __future__ import annotations
 import time
 
 import httpx
-import pytest
 from qstash import QStash
 
 from tests.compat.workflow_py_app import App
 from tests.server.helpers import wait_until
-
-pytest.importorskip("upstash_workflow", reason="upstash-workflow is not installed (it is in the test extra)")
 
 
 def _run(server, url: str) -> dict | None:

@@ -15,8 +15,6 @@ from qstash import QStash
 from tests.compat.workflow_py_app import App
 from tests.server.helpers import wait_until
 
-pytest.importorskip("upstash_workflow", reason="upstash-workflow is not installed (it is in the test extra)")
-
 
 @pytest.fixture
 def app(dev_server):
