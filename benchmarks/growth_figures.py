@@ -48,15 +48,16 @@ def _fill(path: Path, pending: int) -> None:
     store = Store(str(path))
     now = now_ms()
 
-    def page(conn, count: int) -> None:  # noqa: ANN001
-        for _ in range(count):
-            meta = {"method": "POST", "header": {}, "notBefore": now + 86_400_000, "api": "v2", "callerIP": "127.0.0.1"}
-            spec = MessageSpec(id=new_id("msg"), created_at=now, not_before=now + 86_400_000, max_retries=3,
-                               meta=meta, body=b"x", targets=[Target("http://127.0.0.1:9/p")])  # fmt: skip
+    def page(conn, start: int, count: int) -> None:  # noqa: ANN001
+        for i in range(start, start + count):
+            due = now + 86_400_000 + i  # as if published one per millisecond, delayed by a day
+            meta = {"method": "POST", "header": {}, "notBefore": due, "api": "v2", "callerIP": "127.0.0.1"}
+            spec = MessageSpec(id=new_id("msg"), created_at=now + i, not_before=due, max_retries=3, meta=meta,
+                               body=b"x", targets=[Target("http://127.0.0.1:9/p")])  # fmt: skip
             data.insert_message(conn, spec)
 
     for start in range(0, pending, 5000):
-        store.call(page, min(5000, pending - start))
+        store.call(page, start, min(5000, pending - start))
     store.close()
 
 
