@@ -146,9 +146,15 @@ async def prepare(
     if admission is not None:
         cfg.meta["wf"] = admission.wf
         step_id = workflow.published_step_id(bag, body) if admission.new_run is None else None
+        if step_id is not None:
+            run_id, kind = admission.wf["run"], admission.wf["kind"]
+            earlier = await srv.store.run(workflow.earlier_step, run_id, kind, step_id)
+            if earlier is not None:
+                return Prepared([], None, {"messageId": earlier, "url": destination}, duplicate=True)
+            cfg.meta["wf"] = {**admission.wf, "step": step_id}
         producer = srv.engine.runs.producer_of(admission.wf["run"], step_id)
         if producer:
-            cfg.meta["wf"] = {**admission.wf, "after": producer}
+            cfg.meta["wf"] = {**cfg.meta["wf"], "after": producer}
     if cfg.cron and api == "v1":  # deduplication happens before the schedule is created (seed)
         key = dedup_key(cfg, bag, destination, body)
         earlier, response = await create_schedule(srv, cfg, destination, body, now, key=key)

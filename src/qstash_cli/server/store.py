@@ -71,7 +71,8 @@ CREATE TABLE IF NOT EXISTS wf_steps (
     run_id TEXT NOT NULL, seq INTEGER NOT NULL, message_id TEXT NOT NULL UNIQUE, call_type TEXT NOT NULL,
     body BLOB NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (run_id, seq));
 CREATE TABLE IF NOT EXISTS wf_messages (
-    message_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, kind TEXT NOT NULL, advanced INTEGER NOT NULL DEFAULT 0);
+    message_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, kind TEXT NOT NULL, advanced INTEGER NOT NULL DEFAULT 0,
+    step_id INTEGER);
 CREATE INDEX IF NOT EXISTS wf_messages_run ON wf_messages(run_id);
 CREATE TABLE IF NOT EXISTS wf_waiters (
     id INTEGER PRIMARY KEY, event_id TEXT NOT NULL, run_id TEXT NOT NULL, waiter TEXT NOT NULL,
@@ -237,7 +238,10 @@ class Store:
         return results
 
 
-ADDED_COLUMNS = {"logs": {"request_header": "TEXT"}}  # columns newer than some existing data files
+ADDED_COLUMNS = {  # columns newer than some existing data files
+    "logs": {"request_header": "TEXT"},
+    "wf_messages": {"advanced": "INTEGER NOT NULL DEFAULT 0", "step_id": "INTEGER"},
+}
 
 
 def _add_columns(conn: sqlite3.Connection) -> None:

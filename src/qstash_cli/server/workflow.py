@@ -75,8 +75,8 @@ def bind(conn: Conn, message_id: str, wf: dict[str, Any], new_run: dict[str, Any
             ),
         )
     conn.execute(
-        "INSERT OR REPLACE INTO wf_messages (message_id, run_id, kind) VALUES (?, ?, ?)",
-        (message_id, wf["run"], wf["kind"]),
+        "INSERT OR REPLACE INTO wf_messages (message_id, run_id, kind, step_id) VALUES (?, ?, ?, ?)",
+        (message_id, wf["run"], wf["kind"], wf.get("step")),
     )
     if wf.get("after"):  # published while that delivery was being handled: the endpoint did its work
         conn.execute("UPDATE wf_messages SET advanced = 1 WHERE message_id = ?", (wf["after"],))
@@ -197,6 +197,17 @@ def fail(conn: Conn, run_id: str, dlq_id: str | None, now: int) -> None:
 def set_failure_state(conn: Conn, run_id: str, state: str) -> None:
     """Track the failure callback: CALLBACK_INPROGRESS → CALLBACK_SUCCESS | CALLBACK_FAIL."""
     conn.execute("UPDATE wf_runs SET failure_state = ? WHERE id = ?", (state, run_id))
+
+
+def earlier_step(conn: Conn, run_id: str, kind: str, step_id: int) -> str | None:
+    """The message already published for this step of the run (not cancelled), if any: a publish of the same
+    step again — a client retrying across a restart, a repeated delivery — is a duplicate, not a second step."""
+    row = conn.execute(
+        "SELECT w.message_id FROM wf_messages w WHERE w.run_id = ? AND w.kind = ? AND w.step_id = ? AND EXISTS "
+        "(SELECT 1 FROM tasks t WHERE t.message_id = w.message_id AND t.state != 'CANCELLED') LIMIT 1",
+        (run_id, kind, step_id),
+    ).fetchone()
+    return row[0] if row is not None else None
 
 
 def binding_of(conn: Conn, message_id: str) -> tuple[str, str] | None:
