@@ -146,3 +146,20 @@ def test_ended_workflow_runs_pruned_in_pages_running_and_dlq_kept():
         assert store.call(lambda conn: conn.execute("SELECT COUNT(*) FROM wf_messages").fetchone()[0]) == 3
     finally:
         store.close()
+
+
+def test_old_pending_index_is_rebuilt_on_next_at_and_id(tmp_path):
+    """A data file from before the (next_at, id) pending index is brought up to it when opened."""
+    path = tmp_path / "old.sqlite3"
+    store = Store(str(path))
+    store.call(lambda conn: conn.execute("DROP INDEX tasks_pending"))
+    store.call(lambda conn: conn.execute("CREATE INDEX tasks_pending ON tasks(next_at) WHERE state = 'CREATED'"))
+    store.close()
+    store = Store(str(path))
+    try:
+        sql = store.call(
+            lambda conn: conn.execute("SELECT sql FROM sqlite_master WHERE name = 'tasks_pending'").fetchone()
+        )
+        assert "tasks(next_at, id)" in sql[0]
+    finally:
+        store.close()

@@ -22,7 +22,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-SCHEMA = """
+PENDING_INDEX = (
+    "CREATE INDEX IF NOT EXISTS tasks_pending ON tasks(next_at, id) WHERE state IN ('CREATED', 'RETRY', 'ACTIVE')"
+)
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS topics (
     id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
@@ -42,7 +46,6 @@ CREATE TABLE IF NOT EXISTS tasks (
     queue_name TEXT, state TEXT NOT NULL, retried INTEGER NOT NULL DEFAULT 0, max_retries INTEGER NOT NULL,
     next_at INTEGER NOT NULL, created_at INTEGER NOT NULL, completed_at INTEGER, last_error_at INTEGER, error TEXT);
 CREATE INDEX IF NOT EXISTS tasks_message ON tasks(message_id);
-CREATE INDEX IF NOT EXISTS tasks_pending ON tasks(next_at) WHERE state IN ('CREATED', 'RETRY', 'ACTIVE');
 CREATE TABLE IF NOT EXISTS logs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, message_id TEXT NOT NULL, task_id TEXT,
     state TEXT NOT NULL, error TEXT, next_delivery_time INTEGER, url TEXT, topic_name TEXT, endpoint_name TEXT,
@@ -81,6 +84,9 @@ CREATE INDEX IF NOT EXISTS wf_waiters_event ON wf_waiters(event_id);
 CREATE TABLE IF NOT EXISTS wf_notifications (
     id INTEGER PRIMARY KEY, run_id TEXT NOT NULL, event_id TEXT NOT NULL, data BLOB NOT NULL, created_at INTEGER);
 """
+    + PENDING_INDEX
+    + ";\n"
+)
 
 Job = Callable[..., Any]
 MAX_BATCH = 1000
@@ -245,7 +251,12 @@ ADDED_COLUMNS = {  # columns newer than some existing data files
 
 
 def _add_columns(conn: sqlite3.Connection) -> None:
-    """Bring a data file written by an older version up to the schema (ALTER TABLE ADD COLUMN)."""
+    """Bring a data file written by an older version up to the schema (ALTER TABLE ADD COLUMN; the pending-task
+    index on (next_at, id), so loading the due-queue page by page never re-sorts the tasks due at one instant)."""
+    row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'tasks_pending'").fetchone()
+    if row is not None and "next_at, id" not in row[0]:
+        conn.execute("DROP INDEX tasks_pending")
+        conn.execute(PENDING_INDEX)
     for table, columns in ADDED_COLUMNS.items():
         have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
         for name, kind in columns.items():
