@@ -168,7 +168,7 @@ def s4() -> list[str]:
 
 
 def s5() -> list[str]:
-    shared = ("qstash_cli.signing", "qstash_cli.devcreds")
+    shared = ("qstash_cli.signing", "qstash_cli.devcreds", "qstash_cli.retry_delay")
     return _violations(
         lambda m: _within(m, "qstash_cli.server"),
         lambda m, n: (

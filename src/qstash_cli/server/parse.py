@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import ast
-import math
 import re
 from datetime import UTC, datetime, timezone
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
+
+from qstash_cli import retry_delay
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
@@ -61,63 +61,16 @@ def retry_after(headers: dict[str, str], now: float) -> float | None:
     return None
 
 
-_FUNCS = {
-    "pow": pow,
-    "exp": math.exp,
-    "sqrt": math.sqrt,
-    "abs": abs,
-    "floor": math.floor,
-    "ceil": math.ceil,
-    "round": round,
-    "min": min,
-    "max": max,
-}
-_NODES = (
-    ast.Expression,
-    ast.BinOp,
-    ast.UnaryOp,
-    ast.Call,
-    ast.Name,
-    ast.Load,
-    ast.Constant,
-    ast.Add,
-    ast.Sub,
-    ast.Mult,
-    ast.Div,
-    ast.Mod,
-    ast.Pow,
-    ast.USub,
-    ast.UAdd,
-    ast.FloorDiv,
-)
-
-
 def check_retry_delay(expr: str) -> None:
-    """Reject anything but arithmetic over `retried` and the documented functions."""
-    try:
-        tree = ast.parse(expr, mode="eval")
-    except SyntaxError as exc:
-        raise BadValue(f"invalid retry delay expression {expr!r}") from exc
-    for node in ast.walk(tree):
-        if not isinstance(node, _NODES):
-            raise BadValue(f"invalid retry delay expression {expr!r}")
-        if isinstance(node, ast.Name) and node.id not in _FUNCS and node.id != "retried":
-            raise BadValue(f"unknown name {node.id!r} in retry delay expression")
-        if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in _FUNCS):
-            raise BadValue(f"invalid retry delay expression {expr!r}")
-        if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float)):
-            raise BadValue(f"invalid retry delay expression {expr!r}")
+    """Reject anything but arithmetic over `retried` and the documented functions (`qstash_cli.retry_delay`)."""
+    found = retry_delay.problem(expr)
+    if found is not None:
+        raise BadValue(f"invalid retry delay expression {expr!r}: {found}")
 
 
 def retry_delay_ms(expr: str, retried: int) -> float | None:
     """Evaluate a checked retry-delay expression (milliseconds); None when it fails."""
-    try:
-        check_retry_delay(expr)
-        code = compile(ast.parse(expr, mode="eval"), "<retry-delay>", "eval")
-        value = eval(code, {"__builtins__": {}}, {**_FUNCS, "retried": retried})  # noqa: S307 - AST-checked
-        return max(0.0, min(float(value), 86400_000.0))
-    except (BadValue, ArithmeticError, ValueError, TypeError):
-        return None
+    return retry_delay.milliseconds(expr, retried)
 
 
 def split_cron(expr: str) -> tuple[str, ZoneInfo | timezone]:
