@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 from qstash import QStash
 
 from tests.compat.workflow_py_app import App
@@ -29,6 +30,7 @@ def _sleeping(server, url: str) -> bool:
     return any(p["nextDeliveryTime"] > time.time() * 1000 + 500 for p in pending)
 
 
+@pytest.mark.timeout(360)  # two restarts and a sleep: longer than the suite's default on a loaded machine
 def test_sigkill_mid_run_then_restart_finishes_with_each_step_once(dev_server):
     with App(dev_server.url, dev_server.token, dev_server.current_key, dev_server.next_key) as app:
         url = f"{app.url}/durable"
