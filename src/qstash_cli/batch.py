@@ -22,7 +22,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -218,6 +220,41 @@ def read_lines(stream: BinaryIO, limit: int = inputs.MAX_MESSAGE_SIZE) -> Iterat
             return
 
 
+class _Interrupts:
+    """Ctrl-C as KeyboardInterrupt, except inside `held()`, where it waits for the end of the block (a result row
+    printed is then always a row counted). Installed for the batch's duration, on the main thread only; a second
+    handler does not disturb the pool threads, which Python never interrupts anyway."""
+
+    def __init__(self) -> None:
+        self.holding = self.pending = False
+        self.previous: Any = None
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        if self.holding:
+            self.pending = True
+            return
+        raise KeyboardInterrupt
+
+    def install(self) -> _Interrupts:
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def restore(self) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+        if self.pending:
+            raise KeyboardInterrupt
+
+
 def count_lines(path: str) -> int | None:
     """Lines in a regular file (for the progress bar's total), None for pipes."""
     try:
@@ -391,13 +428,15 @@ def publish_file(
     sent = 0
     progress = _progress(None if source == "-" else count_lines(source))
     outcomes = batch.run(read_lines(stream))
+    interrupts = _Interrupts().install()
     try:
         for outcome in outcomes:
-            _print(out, outcome)
-            if outcome.error is not None:
-                failed.append(outcome)
-            else:
-                sent += 1
+            with interrupts.held():  # a row printed is a row counted, whenever Ctrl-C comes
+                _print(out, outcome)
+                if outcome.error is not None:
+                    failed.append(outcome)
+                else:
+                    sent += 1
             if progress:
                 progress(1)
     except KeyboardInterrupt:  # report what was sent before stopping: those messages are in QStash
@@ -409,6 +448,7 @@ def publish_file(
         out.stderr.write(f"interrupted: {sent} message(s) sent (listed above); the lines after them were not sent\n")
         raise
     finally:
+        interrupts.restore()
         if progress:
             progress(None)
         if stream is not sys.stdin.buffer:
