@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from qstash_cli.api.logs import Filters, cursor_of, entries_of
+from qstash_cli.api.logs import Filters, cursor_of, entries_of, query_page
 from qstash_cli.api.pages import Page, iterate
 from qstash_cli.api.transport import Transport
 from qstash_cli.errors import Unsupported
@@ -19,13 +19,7 @@ class V2:
         self.t = t
 
     def page(self, cursor: Any, filters: Filters | None = None, *, count: int | None = None) -> Page:
-        params: Filters = list(filters or [])
-        if count:
-            params.append(("count", count))
-        if cursor:
-            params.append(("cursor", cursor))
-        data = self.t.json("GET", "/v2/dlq", params=params or None)
-        return entries_of(data, "messages"), cursor_of(data)
+        return query_page(self.t, "/v2/dlq", cursor, filters, count, "messages")
 
     def listing(
         self,

@@ -35,6 +35,18 @@ def cursor_of(data: Any) -> Any:
     return next_cursor(data) if isinstance(data, dict) else None
 
 
+def query_page(t: Transport, path: str, cursor: Any, filters: Filters | None, count: int | None, *keys: str) -> Page:
+    """One page of a v2 listing that takes its filters, `count` and `cursor` as query parameters: the entries
+    under the first of `keys`, and the next cursor."""
+    params: Filters = list(filters or [])
+    if count:
+        params.append(("count", count))
+    if cursor:
+        params.append(("cursor", cursor))
+    data = t.json("GET", path, params=params or None)
+    return entries_of(data, *keys), cursor_of(data)
+
+
 class V2:
     def __init__(self, t: Transport) -> None:
         self.t = t
@@ -44,13 +56,7 @@ class V2:
 
     def page(self, cursor: Any, filters: Filters | None = None, *, count: int | None = None, source: str = "") -> Page:
         """One page of log entries, newest first unless `order=earliestFirst` is among the filters."""
-        params: Filters = list(filters or [])
-        if count:
-            params.append(("count", count))
-        if cursor:
-            params.append(("cursor", cursor))
-        data = self.t.json("GET", f"/v2/{source or 'events'}", params=params or None)
-        return entries_of(data, "events", "logs"), cursor_of(data)
+        return query_page(self.t, f"/v2/{source or 'events'}", cursor, filters, count, "events", "logs")
 
 
 class V1:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from qstash_cli.api.logs import Filters, cursor_of, entries_of
+from qstash_cli.api.logs import Filters, cursor_of, entries_of, query_page
 from qstash_cli.api.pages import Page, iterate
 from qstash_cli.api.transport import Transport
 from qstash_cli.errors import NotFound, Unsupported
@@ -35,13 +35,7 @@ class V2:
 
     # -- runs -------------------------------------------------------------------------------------------------
     def runs_page(self, cursor: Any, filters: Filters | None = None, *, count: int | None = None) -> Page:
-        params: Filters = list(filters or [])
-        if count:
-            params.append(("count", count))
-        if cursor:
-            params.append(("cursor", cursor))
-        data = self.t.json("GET", "/v2/workflows/logs", params=params or None)
-        return entries_of(data, "runs"), cursor_of(data)
+        return query_page(self.t, "/v2/workflows/logs", cursor, filters, count, "runs")
 
     def runs(
         self,
@@ -94,13 +88,7 @@ class V2:
 
     # -- workflow DLQ -----------------------------------------------------------------------------------------
     def dlq_page(self, cursor: Any, filters: Filters | None = None, *, count: int | None = None) -> Page:
-        params: Filters = list(filters or [])
-        if count:
-            params.append(("count", count))
-        if cursor:
-            params.append(("cursor", cursor))
-        data = self.t.json("GET", "/v2/workflows/dlq", params=params or None)
-        return entries_of(data, "messages"), cursor_of(data)
+        return query_page(self.t, "/v2/workflows/dlq", cursor, filters, count, "messages")
 
     def dlq(
         self,
