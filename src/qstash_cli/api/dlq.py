@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from qstash_cli.api.logs import Filters, cursor_of, entries_of, query_page
-from qstash_cli.api.pages import Page, iterate
+from qstash_cli.api.logs import Filters, cursor_of, entries_of, query_listing, query_page
+from qstash_cli.api.pages import Page
 from qstash_cli.api.transport import Transport
 from qstash_cli.errors import Unsupported
 
@@ -29,8 +29,7 @@ class V2:
         follow: bool = False,
         count: int | None = None,
     ) -> Iterator[dict[str, Any]]:
-        count = count or (min(limit, 100) if limit else None)
-        return iterate(lambda cursor: self.page(cursor, filters, count=count), limit=limit, follow=follow)
+        return query_listing(self.page, filters, limit=limit, follow=follow, count=count, page_max=100)
 
     def get(self, dlq_id: str) -> dict[str, Any]:
         return self.t.json("GET", f"/v2/dlq/{dlq_id}")

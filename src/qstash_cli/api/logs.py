@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from qstash_cli.api.pages import Page, iterate, next_cursor
@@ -45,6 +45,20 @@ def query_page(t: Transport, path: str, cursor: Any, filters: Filters | None, co
         params.append(("cursor", cursor))
     data = t.json("GET", path, params=params or None)
     return entries_of(data, *keys), cursor_of(data)
+
+
+def query_listing(
+    page: Callable[..., Page],
+    filters: Filters | None,
+    *,
+    limit: int | None,
+    follow: bool,
+    count: int | None,
+    page_max: int,
+) -> Iterator[dict[str, Any]]:
+    """The entries of `page(cursor, filters, count=…)` pages: `--limit N` asks for at most `page_max` a page."""
+    count = count or (min(limit, page_max) if limit else None)
+    return iterate(lambda cursor: page(cursor, filters, count=count), limit=limit, follow=follow)
 
 
 class V2:

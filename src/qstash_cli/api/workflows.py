@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from qstash_cli.api.logs import Filters, cursor_of, entries_of, query_page
-from qstash_cli.api.pages import Page, iterate
+from qstash_cli.api.logs import Filters, cursor_of, entries_of, query_listing, query_page
+from qstash_cli.api.pages import Page
 from qstash_cli.api.transport import Transport
 from qstash_cli.errors import NotFound, Unsupported
 
@@ -45,8 +45,7 @@ class V2:
         follow: bool = False,
         count: int | None = None,
     ) -> Iterator[dict[str, Any]]:
-        count = count or (min(limit, RUNS_PAGE_MAX) if limit else None)
-        return iterate(lambda cursor: self.runs_page(cursor, filters, count=count), limit=limit, follow=follow)
+        return query_listing(self.runs_page, filters, limit=limit, follow=follow, count=count, page_max=RUNS_PAGE_MAX)
 
     def run(self, run_id: str) -> dict[str, Any]:
         """The newest run with this id (a finished run's id may be used again), with its steps."""
@@ -98,8 +97,7 @@ class V2:
         follow: bool = False,
         count: int | None = None,
     ) -> Iterator[dict[str, Any]]:
-        count = count or (min(limit, BULK_COUNT) if limit else None)
-        return iterate(lambda cursor: self.dlq_page(cursor, filters, count=count), limit=limit, follow=follow)
+        return query_listing(self.dlq_page, filters, limit=limit, follow=follow, count=count, page_max=BULK_COUNT)
 
     def dlq_get(self, dlq_id: str) -> dict[str, Any]:
         return self.t.json("GET", f"/v2/workflows/dlq/{dlq_id}")
