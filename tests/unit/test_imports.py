@@ -6,9 +6,14 @@ parsing, JWT or the local server; command modules load lazily (only the invoked 
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -127,3 +132,63 @@ def test_root_help_imports_no_command_module(isolated) -> None:
     modules, proc = imported_modules("--help", env={"QSTASH_CONFIG": str(isolated / "c.toml")})
     assert proc.returncode == 0 and "topics" in proc.stdout
     assert sorted(m for m in modules if m.startswith("qstash_cli.commands.")) == []
+
+
+class _Answers(BaseHTTPRequestHandler):
+    """A stand-in API on loopback: every request gets one small JSON answer."""
+
+    def do_GET(self) -> None:
+        self._answer({"current": "sig_a", "next": "sig_b"})
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self._answer({"messageId": "msg_imports"})
+
+    def _answer(self, data: dict) -> None:
+        body = json.dumps(data).encode()
+        self.send_response(201 if self.command == "POST" else 200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def api_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("args", "expect"),
+    [(("publish", "https://example.com/hook", "-d", "x", "-q"), "msg_imports\n"), (("keys", "get", "-q"), "sig_a")],
+    ids=["publish", "keys-get"],
+)
+def test_http_commands_do_not_import_trio(args, expect, isolated, api_url) -> None:
+    """httpcore tries `import trio` (~65 ms; selenium, a test extra, installs it): hidden while httpx is imported."""
+    if importlib.util.find_spec("trio") is None:
+        pytest.skip("trio is not installed: nothing to hide")
+    env = {"QSTASH_CONFIG": str(isolated / "c.toml"), "QSTASH_URL": api_url, "QSTASH_TOKEN": "tok_imports"}
+    modules, proc = imported_modules(*args, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert expect in proc.stdout
+    assert "httpx" in modules or args[0] == "publish"  # the HTTP layer did run
+    # (`-X importtime` lists the refused `import trio` itself; trio's own modules and its dependency outcome are absent)
+    assert sorted(m for m in modules if m.startswith("trio.") or m == "outcome") == []
+
+
+def test_trio_is_importable_after_the_http_layer() -> None:
+    """Hiding trio lasts only while httpx imports: selenium (or anything else) can import it afterwards."""
+    if importlib.util.find_spec("trio") is None:
+        pytest.skip("trio is not installed")
+    code = "import sys, qstash_cli.api.transport; assert 'trio' not in sys.modules; import trio; print(trio.__name__)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout == "trio\n", proc.stderr[-2000:]

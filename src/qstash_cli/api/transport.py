@@ -22,6 +22,28 @@ from qstash_cli.safe_text import redact, shown_url, url_password
 # for us): ~70 ms of every command that talks HTTP. httpx imports it in a try/except ImportError; skip it.
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
+
+def _import_httpx_without_trio() -> None:
+    """Import httpx and httpcore with `trio` hidden, unless something imported trio already.
+
+    httpcore tries `import trio` (in a try/except ImportError) to support trio event loops, which the CLI never runs;
+    trio is often installed (selenium pulls it in) and costs ~65 ms of every command that talks HTTP. It is hidden
+    only while these two import: afterwards `import trio` works as usual (only httpcore's async API then lacks trio
+    support; asyncio — anyio — is untouched).
+    """
+    hide = "trio" not in sys.modules
+    if hide:
+        sys.modules["trio"] = None  # type: ignore[assignment]
+    try:
+        import httpcore  # noqa: F401 - httpx imports it lazily, when the first client is made
+        import httpx  # noqa: F401
+    finally:
+        if hide and sys.modules.get("trio", 0) is None:
+            del sys.modules["trio"]
+
+
+_import_httpx_without_trio()
+
 import httpx  # noqa: E402
 
 USER_AGENT = f"qstash-cli/{__version__}"
