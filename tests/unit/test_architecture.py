@@ -23,6 +23,7 @@ STORE_SIDE = {
     "filters",
     "scheduler",
     "engine",
+    "duequeue",
     "outbound",
     "publishing",
     "parse",

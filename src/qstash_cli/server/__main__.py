@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--header-timeout", type=float, default=10.0, help="seconds to send a request's headers")
     p.add_argument("--idle-timeout", type=int, default=30, help="seconds an idle connection stays open")
     p.add_argument("--http", choices=["auto", "httptools", "h11"], default="auto", help="uvicorn's HTTP parser")
+    p.add_argument("--due-window", type=int, default=5000, help=argparse.SUPPRESS)  # tasks per due-queue page
+    p.add_argument("--due-horizon", type=float, default=60.0, help=argparse.SUPPRESS)  # seconds a page looks ahead
     a = p.parse_args(argv)
     retention: float | None = DEFAULT_RETENTION
     if a.retention is not None:
@@ -60,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         header_timeout=a.header_timeout,
         idle_timeout=a.idle_timeout,
         http=a.http,
+        due_window=a.due_window,
+        due_horizon=a.due_horizon,
     )
     if a.token:
         opts.token = a.token

@@ -185,14 +185,14 @@ def prune_dedup(conn: Conn, now: int) -> int:
 # -- delivery ---------------------------------------------------------------------------------------------------
 
 
-def pending_page(conn: Conn, after: tuple[int, str], limit: int) -> list[tuple[int, str, str | None]]:
-    """Pending tasks ordered by (next_at, id), after the given key, with their gate (queue, or flow-control key):
-    for loading the due-queue at start."""
+def pending_page(conn: Conn, after: tuple[int, str], until: int, limit: int) -> list[tuple[int, str, str | None]]:
+    """Up to `limit` pending tasks after the key `after` and due by `until`, ordered by (next_at, id), with their gate
+    (queue, or flow-control key): one page of the due-queue (a range of the `tasks_pending` index)."""
     rows = conn.execute(
         "SELECT t.next_at, t.id, COALESCE(t.queue_name, ? || json_extract(m.meta, '$.flowControlKey')) "
         f"FROM tasks t JOIN messages m ON m.id = t.message_id WHERE t.state IN {_PENDING_SQL} "
-        "AND (t.next_at, t.id) > (?, ?) ORDER BY t.next_at, t.id LIMIT ?",
-        (FLOW_PREFIX, after[0], after[1], limit),
+        "AND (t.next_at, t.id) > (?, ?) AND t.next_at <= ? ORDER BY t.next_at, t.id LIMIT ?",
+        (FLOW_PREFIX, after[0], after[1], until, limit),
     ).fetchall()
     return [(r[0], r[1], r[2]) for r in rows]
 

@@ -1,9 +1,10 @@
-"""Delivery: an in-memory due-queue (heap) in front of a bounded pool of async workers sharing one HTTP client
-(outbound.Client: pooled keep-alive connections, httptools parser).
+"""Delivery: the due-queue (duequeue.py: the tasks due soon in memory, the rest read from SQLite page by page as
+they come near) in front of a bounded pool of async workers sharing one HTTP client (outbound.Client: pooled
+keep-alive connections, httptools parser).
 
-The heap holds (next_at, seq, task_id, queue_name, payload). Tasks due soon keep their payload (no database read);
-far-off ones keep only the id and are loaded when due. At start the heap is filled from the pending tasks in the
-database, page by page. Every attempt is signed with the current key at delivery time and recorded in one write.
+An entry is (next_at, seq, task_id, gate, payload). Tasks due soon keep their payload (no database read); others
+keep only the id and are loaded when due. Every attempt is signed with the current key at delivery time and recorded
+in one write.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
-import heapq
-import itertools
 import math
 import ssl
 import time
@@ -21,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from qstash_cli.server import data, flows, outbound, workflow
+from qstash_cli.server import data, duequeue, flows, outbound, workflow
 from qstash_cli.server.ids import now_ms
 from qstash_cli.server.models import Delivery, Outcome
 from qstash_cli.server.parse import retry_after, retry_delay_ms
@@ -87,6 +86,8 @@ class Engine:
         workers: int = 64,
         default_timeout: float = 300.0,
         log: Callable[[str], None] | None = None,
+        due_window: int = duequeue.WINDOW,
+        due_horizon_ms: int = duequeue.HORIZON_MS,
     ) -> None:
         self.store = store
         self.keys = keys
@@ -97,8 +98,9 @@ class Engine:
         self.cancelled: set[str] = set()
         self.queues: dict[str, QueueState] = {}
         self.flows: dict[str, flows.Flow] = {}
-        self._heap: list[tuple] = []
-        self._seq = itertools.count()
+        self.due = duequeue.DueQueue(
+            store, window=due_window, horizon_ms=due_horizon_ms, on_push=self._poke, log=self.log
+        )
         self._wake: asyncio.Event | None = None
         self._ready: asyncio.Queue | None = None
         self._tasks: list[asyncio.Task] = []
@@ -110,8 +112,9 @@ class Engine:
     # -- scheduling -------------------------------------------------------------------------------------------
 
     def add(self, deliveries: list[Delivery]) -> None:
-        """Queue tasks for delivery at their `next_at`."""
+        """Queue tasks (committed) for delivery at their `next_at`: now when due soon, else when their page is read."""
         now = now_ms()
+        pushed = False
         for d in deliveries:
             payload = d if d.next_at - now < KEEP_PAYLOAD_MS else None
             gate = d.queue_name
@@ -121,13 +124,17 @@ class Engine:
                 if flow.configure(meta.get("parallelism"), meta.get("rate"), meta.get("period")):
                     self.store.submit(flows.save, key, flow.settings())
                 gate = FLOW_PREFIX + key
-            heapq.heappush(self._heap, (d.next_at, next(self._seq), d.task_id, gate, payload))
-        if deliveries and self._wake is not None:
+            pushed |= self.due.offer(d.next_at, d.task_id, gate, payload)
+        if pushed:
+            self._poke()
+
+    def _poke(self) -> None:
+        if self._wake is not None:
             self._wake.set()
 
     def cancel(self, task_ids: list[str]) -> None:
-        """Skip these tasks when they come due."""
-        self.cancelled.update(task_ids)
+        """Skip these (cancelled, committed) tasks when they come due; those not in memory are skipped by the store."""
+        self.cancelled.update(t for t in task_ids if t in self.due.held)
 
     def set_queue(self, name: str, parallelism: int, paused: bool) -> None:
         """Create or update a queue's limits, releasing waiting tasks when allowed."""
@@ -195,22 +202,16 @@ class Engine:
     # -- lifecycle --------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Open the HTTP client, load pending tasks, start the dispatcher and the workers."""
+        """Open the HTTP client, load the flow-control keys, start the due-queue's pages (in the background: HTTP is
+        answered before the pending tasks are read), the dispatcher and the workers."""
         self._wake = asyncio.Event()
         self._ready = asyncio.Queue()
+        self.due.ready_size = self._ready.qsize
         self.client = outbound.Client(ssl.create_default_context())  # one TLS context: the CA bundle costs ~50 ms
         for key, settings in await self.store.run(flows.load):
             self.flows[key] = flows.Flow.stored(key, settings)
             self.flows[key].period_start = now_ms()
-        after: tuple[int, str] = (-1, "")
-        while True:
-            page = await self.store.run(data.pending_page, after, 5000)
-            for next_at, task_id, queue_name in page:
-                heapq.heappush(self._heap, (next_at, next(self._seq), task_id, queue_name, None))
-            if len(page) < 5000:
-                break
-            after = (page[-1][0], page[-1][1])
-        self._tasks = [asyncio.create_task(self._dispatch())]
+        self._tasks = [asyncio.create_task(self._dispatch()), asyncio.create_task(self.due.fill_forever())]
         self._tasks += [asyncio.create_task(self._work(self.client)) for _ in range(self.workers)]
 
     async def stop(self) -> None:
@@ -247,15 +248,20 @@ class Engine:
 
     @property
     def backlog(self) -> int:
-        return len(self._heap)
+        """Tasks in memory waiting for their time."""
+        return len(self.due.heap)
 
     async def _dispatch(self) -> None:
         assert self._wake is not None
         while True:
             now = now_ms()
-            while self._heap and self._heap[0][0] <= now:
-                self._offer(heapq.heappop(self._heap))
-            timeout = (self._heap[0][0] - now) / 1000 if self._heap else None
+            due = self.due.pop_due(now)
+            for item in due:
+                self._offer(item)
+            if due:
+                self.due.drained()
+            next_at = self.due.next_due()
+            timeout = (next_at - now) / 1000 if next_at is not None else None
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
@@ -264,30 +270,40 @@ class Engine:
         assert self._ready is not None
         while True:
             item = await self._ready.get()
+            self.due.drained()
             self.inflight += 1
             try:
-                await self._attempt(item, client)
+                follow = await self._attempt(item, client)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a worker must survive anything
                 self.log(f"delivery error for {item[2]}: {type(exc).__name__}: {exc}; trying again in 1s")
-                heapq.heappush(self._heap, (now_ms() + 1000, next(self._seq), item[2], item[3], None))
+                self.due.again(now_ms() + 1000, item[2], item[3])
+                self._poke()
+            else:
+                self._done(item[2])
+                self.add(follow)
             finally:
                 self.inflight -= 1
                 self._release(item[3])
 
+    def _done(self, task_id: str) -> None:
+        """The task's entry is used up (its follow-up, if any, is a new entry)."""
+        self.cancelled.discard(task_id)
+        self.due.release(task_id)
+
     # -- one attempt ------------------------------------------------------------------------------------------
 
-    async def _attempt(self, item: tuple, client: outbound.Client) -> None:
+    async def _attempt(self, item: tuple, client: outbound.Client) -> list[Delivery]:
+        """One attempt of the entry's task; returns the tasks it leads to (retry, callbacks) for the due-queue."""
         task_id = item[2]
         if task_id in self.cancelled:
-            self.cancelled.discard(task_id)
-            return
+            return []
         d: Delivery | None = item[4]
         if d is None:
             d = await self.store.run(data.load_delivery, task_id)
             if d is None:
-                return
+                return []
         started = now_ms()
         extra: list[tuple[str, str]] = []
         wf = d.meta.get("wf")
@@ -295,11 +311,11 @@ class Engine:
             got = await self.store.run(workflow.delivery_body, wf["run"], d.message_id, wf["kind"], d.body, started)
             if got is None:  # the run has ended: this step is not delivered
                 await self.store.run(data.cancel_messages, [d.message_id], started)
-                return
+                return []
             body, run, next_step = got
             if body is workflow.ADVANCED:
                 await self.store.run(data.skip_delivered, d, started)
-                return
+                return []
             d = dataclasses.replace(d, body=body)
             if wf["kind"] == "callback":  # the endpoint answers a call's callback with that call's result step
                 step = d.meta.get("header", {}).get("Upstash-Workflow-Stepid", [""])[0]
@@ -322,7 +338,6 @@ class Engine:
         follow = await self._record(d, outcome)
         if wf and wf["kind"] != "call" and not outcome.ok and outcome.retry_at is None:
             self.run_failed(wf["run"])
-        self.add(follow)
         status = outcome.status if outcome.status is not None else "ERR"
         note = f" ({outcome.error})" if outcome.error else ""
         retry = f" retry in {(outcome.retry_at - outcome.finished) / 1000:.3g}s" if outcome.retry_at else ""
@@ -330,6 +345,7 @@ class Engine:
             f"deliver {d.meta.get('method', 'POST')} {d.url} {status} {outcome.finished - started}ms "
             f"{d.message_id} retried={d.retried}{note}{retry}"
         )
+        return follow
 
     async def _record(self, d: Delivery, outcome: Outcome) -> list[Delivery]:
         """Store an attempt's outcome. While the disk is full, keep trying to store it (every RECORD_RETRY s) instead

@@ -41,6 +41,8 @@ class Options:
     header_timeout: float = 10.0
     idle_timeout: int = 30
     http: str = "auto"  # uvicorn's HTTP implementation: auto, httptools or h11
+    due_window: int = 5000  # pending tasks read per page of the due-queue (tests make it small)
+    due_horizon: float = 60.0  # seconds: a page holds no task due later than this from now
     current_key: str = devcreds.DEV_CURRENT_SIGNING_KEY
     next_key: str = devcreds.DEV_NEXT_SIGNING_KEY
 
@@ -202,6 +204,8 @@ def serve(opts: Options) -> int:
         workers=opts.workers,
         default_timeout=float(quota.timeout),
         log=log,
+        due_window=opts.due_window,
+        due_horizon_ms=int(opts.due_horizon * 1000),
     )
     sched = Scheduler(store, engine, log=log)
     srv = Server(store, engine, sched, keys, quota, opts.token, int(opts.dedup_window * 1000), is_loopback(opts.host))
