@@ -43,7 +43,8 @@ SIZES = {  # startup runs, one-request runs, bulk runs, SDK sample, burst, laten
     "full": dict(startup=51, request=21, bulk=5, sdk=1_000, burst=20_000, latency=2_000, long=100_000, console=5,
                  accept_s=5, accept_rounds=5, retention=200_000, pending=100_000, pending_runs=7),
 }  # fmt: skip
-PARTS = ("startup", "client", "accept", "server", "listing", "growth", "console")
+PARTS = ("startup", "client", "accept", "server", "listing", "growth", "pending", "console")  # pending: growth's
+# start-up with pending messages alone
 
 
 def fmt(value: float | None, unit: str) -> str:
@@ -138,6 +139,7 @@ def main() -> int:
                 server.stop()
         if "growth" in parts:
             rows.append(step("retention: data file size", growth_figures.retention_flat, workdir, size["retention"]))
+        if "growth" in parts or "pending" in parts:
             rows += step("start-up with pending messages", growth_figures.startup_pending, workdir, size["pending"],
                          size["pending_runs"])  # fmt: skip
         if "console" in parts:

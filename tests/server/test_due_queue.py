@@ -304,3 +304,17 @@ def test_tasks_and_retries_beyond_the_horizon_come_due(dev_server_factory, sink)
     assert _counts(sink, "/far") == {far: 1}
     assert _counts(sink, "/retry") == {retried: 2}
     assert _counts(sink, "/kept") == {kept["messageId"]: 1}
+
+
+def test_a_queue_paused_before_a_restart_stays_paused(dev_server_factory, sink):
+    server = dev_server_factory(workers=1)
+    with server.client() as c:
+        assert c.post("/v2/queues", json={"queueName": "q", "parallelism": 2, "paused": True}).status_code == 200
+        queued = c.post(f"/v2/enqueue/q/{sink.url}/q", content=b"q").json()["messageId"]
+    server.restart()
+    _sentinel(server, sink)  # one worker: the queued task, due earlier, would have gone first
+    assert _counts(sink, "/q") == {}
+    with server.client() as c:
+        assert c.post("/v2/queues/q/resume").status_code == 200
+    sink.wait_for(1, path="/q")
+    assert _counts(sink, "/q") == {queued: 1}

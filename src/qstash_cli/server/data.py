@@ -197,6 +197,11 @@ def pending_page(conn: Conn, after: tuple[int, str], until: int, limit: int) -> 
     return [(r[0], r[1], r[2]) for r in rows]
 
 
+def queue_gates(conn: Conn) -> list[tuple[str, int, bool]]:
+    """Every stored queue's (name, parallelism, paused): the engine's gates at start, before any task is read."""
+    return [(r[0], r[1], bool(r[2])) for r in conn.execute("SELECT name, parallelism, paused FROM queues")]
+
+
 def load_delivery(conn: Conn, task_id: str) -> Delivery | None:
     """The delivery for a task that is still pending, else None."""
     task = conn.execute(f"SELECT * FROM tasks WHERE id = ? AND state IN {_PENDING_SQL}", (task_id,)).fetchone()

@@ -202,8 +202,8 @@ class Engine:
     # -- lifecycle --------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Open the HTTP client, load the flow-control keys, start the due-queue's pages (in the background: HTTP is
-        answered before the pending tasks are read), the dispatcher and the workers."""
+        """Open the HTTP client, load the flow-control keys and queues, start the due-queue's pages (in the
+        background: HTTP is answered before the pending tasks are read), the dispatcher and the workers."""
         self._wake = asyncio.Event()
         self._ready = asyncio.Queue()
         self.due.ready_size = self._ready.qsize
@@ -211,6 +211,8 @@ class Engine:
         for key, settings in await self.store.run(flows.load):
             self.flows[key] = flows.Flow.stored(key, settings)
             self.flows[key].period_start = now_ms()
+        for name, parallelism, paused in await self.store.run(data.queue_gates):  # a paused queue stays paused
+            self.set_queue(name, parallelism, paused)
         self._tasks = [asyncio.create_task(self._dispatch()), asyncio.create_task(self.due.fill_forever())]
         self._tasks += [asyncio.create_task(self._work(self.client)) for _ in range(self.workers)]
 
@@ -281,16 +283,13 @@ class Engine:
                 self.due.again(now_ms() + 1000, item[2], item[3])
                 self._poke()
             else:
-                self._done(item[2])
+                if not any(d.task_id == item[2] for d in follow):  # a retry stays skipped if cancelled meanwhile
+                    self.cancelled.discard(item[2])
+                self.due.release(item[2])
                 self.add(follow)
             finally:
                 self.inflight -= 1
                 self._release(item[3])
-
-    def _done(self, task_id: str) -> None:
-        """The task's entry is used up (its follow-up, if any, is a new entry)."""
-        self.cancelled.discard(task_id)
-        self.due.release(task_id)
 
     # -- one attempt ------------------------------------------------------------------------------------------
 
