@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import inspect
 import os
 import sys
@@ -486,4 +487,8 @@ def main() -> None:
     except (BrokenPipeError, ValueError):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = code or 1
+    # The interpreter's last garbage collection walks every object still alive: ~10 ms of a 100 ms command here (Typer
+    # and the HTTP layer are ~250 modules). Frozen objects are skipped; atexit handlers, thread joins and the flush of
+    # open files still run.
+    gc.freeze()
     sys.exit(code)

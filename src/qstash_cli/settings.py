@@ -264,13 +264,20 @@ class Settings:
 
         return Output.create(json=self.opts.json, quiet=self.opts.quiet)
 
-    def client(self) -> Client:
-        """The API client for the resolved URL, token and dialect."""
+    def client(self, *, one_shot: bool = False) -> Client:
+        """The API client for the resolved URL, token and dialect (`one_shot`: the command sends one request, see
+        api/transport.py)."""
         from qstash_cli.api.client import Client
 
         self.note_ignored_env()
         return Client(
-            self.url, lambda: self.token, self.api, debug=self.opts.debug, deadline=self.deadline, quiet=self.opts.quiet
+            self.url,
+            lambda: self.token,
+            self.api,
+            debug=self.opts.debug,
+            deadline=self.deadline,
+            quiet=self.opts.quiet,
+            one_shot=one_shot,
         )
 
 

@@ -90,7 +90,7 @@ def test_click_style_completion_instruction_is_accepted(isolated) -> None:
 
 def test_the_import_check_sees_heavy_imports() -> None:
     """The parse is not vacuous: importing the HTTP layer shows up as httpx."""
-    modules, _ = imported_modules(code="import qstash_cli.api.transport")
+    modules, _ = imported_modules(code="import qstash_cli.api.httpx_wire")
     assert "httpx" in heavy_in(modules) and "typer" not in modules
     assert not {"rich", "click", "pygments"} & modules  # httpx's own CLI module (httpx._main) is skipped
 
@@ -167,22 +167,31 @@ def api_url() -> Iterator[str]:
         server.server_close()
 
 
-@pytest.mark.parametrize(
-    ("args", "expect"),
-    [(("publish", "https://example.com/hook", "-d", "x", "-q"), "msg_imports\n"), (("keys", "get", "-q"), "sig_a")],
-    ids=["publish", "keys-get"],
-)
-def test_http_commands_do_not_import_trio(args, expect, isolated, api_url) -> None:
+def _trio_modules(modules: set[str]) -> list[str]:
+    """trio's own modules and its dependency outcome (`-X importtime` also lists a refused `import trio` itself)."""
+    return sorted(m for m in modules if m.startswith("trio.") or m == "outcome")
+
+
+def test_http_commands_do_not_import_trio(isolated, api_url) -> None:
     """httpcore tries `import trio` (~65 ms; selenium, a test extra, installs it): hidden while httpx is imported."""
     if importlib.util.find_spec("trio") is None:
         pytest.skip("trio is not installed: nothing to hide")
     env = {"QSTASH_CONFIG": str(isolated / "c.toml"), "QSTASH_URL": api_url, "QSTASH_TOKEN": "tok_imports"}
-    modules, proc = imported_modules(*args, env=env)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert expect in proc.stdout
-    assert "httpx" in modules or args[0] == "publish"  # the HTTP layer did run
-    # (`-X importtime` lists the refused `import trio` itself; trio's own modules and its dependency outcome are absent)
-    assert sorted(m for m in modules if m.startswith("trio.") or m == "outcome") == []
+    modules, proc = imported_modules("keys", "get", "-q", env=env)
+    assert proc.returncode == 0 and "sig_a" in proc.stdout, proc.stderr[-2000:]
+    assert "httpx" in modules and "httpcore" in modules  # the httpx wire did the request
+    assert _trio_modules(modules) == []
+
+
+def test_a_single_publish_to_a_plain_http_server_imports_no_http_library(isolated, api_url) -> None:
+    """`qstash publish URL -d x` to `qstash dev` (plain http) goes over http.client: no httpx, httpcore, h11, anyio or
+    trio (~35 ms of imports, a third of the command; benchmarks/README.md, "one request")."""
+    env = {"QSTASH_CONFIG": str(isolated / "c.toml"), "QSTASH_URL": api_url, "QSTASH_TOKEN": "tok_imports"}
+    modules, proc = imported_modules("publish", "https://example.com/hook", "-d", "x", "-q", env=env)
+    assert proc.returncode == 0 and proc.stdout == "msg_imports\n", proc.stderr[-2000:]
+    assert "http.client" in modules
+    assert sorted(m for m in modules if m.split(".")[0] in ("httpx", "httpcore", "h11", "anyio", "sniffio")) == []
+    assert _trio_modules(modules) == []
 
 
 def test_trio_is_importable_after_the_http_layer() -> None:

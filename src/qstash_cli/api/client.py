@@ -40,9 +40,10 @@ class Client:
         debug: bool = False,
         deadline: float | None = None,
         quiet: bool = False,
+        one_shot: bool = False,
     ) -> None:
         self.api = api
-        self.transport = Transport(url, token, debug=debug, quiet=quiet)
+        self.transport = Transport(url, token, debug=debug, quiet=quiet, one_shot=one_shot)
         if deadline is not None:
             self.transport.deadline = deadline
         self._groups: dict[str, Any] = {}

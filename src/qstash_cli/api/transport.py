@@ -1,6 +1,8 @@
 """The HTTP layer: base URL, auth, one deadline per request, 429 waits, bounded retries of safe requests, error mapping.
 
-This package is the only place that imports httpx.
+Requests go over httpx (api/httpx_wire.py); a single `qstash publish` to a plain-http server (`qstash dev`) goes over
+`http.client` (api/stdlib_wire.py): importing httpx is a third of that command's time. This module imports neither
+client itself; the api package is the only place that does.
 """
 
 from __future__ import annotations
@@ -12,43 +14,18 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from qstash_cli import __version__
+from qstash_cli.api.wire import MAX_ANSWER_SIZE, USER_AGENT, Answer, BadURL, Timeout, WireError
 from qstash_cli.errors import ApiError, AuthError, InputError, NetworkError, NotFound, QstashError, RateLimited
 from qstash_cli.safe_text import redact, shown_url, url_password
 
-# httpx's own command-line tool (httpx._main) imports click, rich and pygments when they are installed (they are,
-# for us): ~70 ms of every command that talks HTTP. httpx imports it in a try/except ImportError; skip it.
-sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+if TYPE_CHECKING:
+    import httpx
 
+__all__ = ["MAX_ANSWER_SIZE", "USER_AGENT", "Reply", "Transport", "make_http_client"]
 
-def _import_httpx_without_trio() -> None:
-    """Import httpx and httpcore with `trio` hidden, unless something imported trio already.
-
-    httpcore tries `import trio` (in a try/except ImportError) to support trio event loops, which the CLI never runs;
-    trio is often installed (selenium pulls it in) and costs ~65 ms of every command that talks HTTP. It is hidden
-    only while these two import: afterwards `import trio` works as usual (only httpcore's async API then lacks trio
-    support; asyncio — anyio — is untouched).
-    """
-    hide = "trio" not in sys.modules
-    if hide:
-        sys.modules["trio"] = None  # type: ignore[assignment]
-    try:
-        import httpcore  # noqa: F401 - httpx imports it lazily, when the first client is made
-        import httpx  # noqa: F401
-    finally:
-        if hide and sys.modules.get("trio", 0) is None:
-            del sys.modules["trio"]
-
-
-_import_httpx_without_trio()
-
-import httpx  # noqa: E402
-
-USER_AGENT = f"qstash-cli/{__version__}"
-TIMEOUT = httpx.Timeout(30.0, connect=5.0)  # per socket operation, and never past the request's deadline
-MAX_ANSWER_SIZE = 64 * 2**20  # bytes of one answer (a listing page is a few hundred kB at most)
+TIMEOUT = Timeout(30.0, connect=5.0)  # per socket operation, and never past the request's deadline
 DEFAULT_DEADLINE = 60.0  # seconds for one request, its retries and 429 waits included (--timeout, QSTASH_TIMEOUT)
 MAX_RATE_LIMIT_WAIT = 30.0  # seconds, per wait
 RATE_LIMIT_TRIES = 3
@@ -57,17 +34,14 @@ TRANSIENT_STATUSES = (502, 503, 504)
 
 
 def make_http_client(base_url: str) -> httpx.Client:
-    """The httpx client every request goes through (tests replace this to install a MockTransport).
+    """The httpx client every request but a one-shot publish goes through (tests replace this to install a
+    MockTransport; a transport then sends everything through it)."""
+    from qstash_cli.api.httpx_wire import make_client
 
-    For a plain-http base URL (the local server) no CA bundle is loaded (~25 ms of start-up): the TLS context given
-    trusts no certificate at all, so that client could never make an unverified https connection either.
-    """
-    tls: dict[str, Any] = {}
-    if base_url.startswith("http://"):
-        import ssl
+    return make_client(base_url)
 
-        tls["verify"] = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verification on, no CA: https fails closed
-    return httpx.Client(base_url=base_url, timeout=TIMEOUT, headers={"User-Agent": USER_AGENT}, **tls)
+
+_DEFAULT_HTTP_CLIENT = make_http_client
 
 
 @dataclass
@@ -80,7 +54,12 @@ class Reply:
 
 
 class Transport:
-    """Sends requests to one QStash base URL with one token."""
+    """Sends requests to one QStash base URL with one token.
+
+    `one_shot=True` (a command that sends one request): the request goes over http.client when the stdlib wire can
+    carry it exactly as httpx would (plain-http URL, no proxy; see api/stdlib_wire.py) and `make_http_client` is the
+    default one; otherwise, and always without `one_shot`, over httpx.
+    """
 
     def __init__(
         self,
@@ -90,6 +69,7 @@ class Transport:
         debug: bool = False,
         deadline: float = DEFAULT_DEADLINE,
         quiet: bool = False,
+        one_shot: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.shown_url = shown_url(self.base_url)  # never echo a password given in --url
@@ -103,7 +83,10 @@ class Transport:
         self.debug = debug
         self.deadline = deadline
         self.quiet = quiet
+        self.one_shot = one_shot
         self._http: httpx.Client | None = None
+        self._httpx_wire: Any = None
+        self._stdlib_wire: Any = None
         self.sleep = _sleep
 
     @property
@@ -165,11 +148,12 @@ class Transport:
     ) -> Reply:
         retry_transient = method in ("GET", "HEAD") if idempotent is None else idempotent
         expect_body = method == "GET" if expect_body is None else expect_body
-        hdrs = httpx.Headers(headers or {}, encoding="utf-8")  # non-ASCII values (e.g. IDN URLs) go as UTF-8
-        hdrs["Authorization"] = f"Bearer {self._token}"
+        hdrs = _header_list(headers)
+        hdrs = [(k, v) for k, v in hdrs if k.lower() != "authorization"] + [("Authorization", f"Bearer {self._token}")]
         if json_body is not None:
             content = json.dumps(json_body).encode()
-            hdrs.setdefault("Content-Type", "application/json")
+            if not any(k.lower() == "content-type" for k, _ in hdrs):
+                hdrs.append(("Content-Type", "application/json"))
         deadline = time.monotonic() + self.deadline
         rate_tries = transient_tries = 0
         while True:
@@ -177,18 +161,18 @@ class Transport:
             remaining = deadline - time.monotonic()
             try:
                 if remaining <= 0:
-                    raise _Overdue("deadline")
-                timeout = httpx.Timeout(
+                    raise WireError("overdue", "deadline")
+                timeout = Timeout(
                     min(TIMEOUT.read or remaining, remaining), connect=min(TIMEOUT.connect or remaining, remaining)
                 )
-                request = self._build(method, path, params=params, content=content, headers=hdrs, timeout=timeout)
-                self._trace_request(request)
-                response = self._exchange(request, remaining)
-            except httpx.HTTPError as exc:
-                self._trace(f"< {type(exc).__name__} after {_ms(started)} ms")
+                wire, request = self._build(method, path, params, content, hdrs)
+                self._trace_request(wire, request)
+                response = self._exchange(wire, request, timeout, remaining)
+            except WireError as exc:
+                self._trace(f"< {exc.name if exc.kind != 'overdue' else 'deadline'} after {_ms(started)} ms")
                 transient_tries += 1
-                retry = retry_transient and transient_tries < TRANSIENT_TRIES and not isinstance(exc, _Overdue)
-                if retry and self._retry_wait(0.2 * 2**transient_tries, deadline, type(exc).__name__, transient_tries):
+                retry = retry_transient and transient_tries < TRANSIENT_TRIES and exc.kind != "overdue"
+                if retry and self._retry_wait(0.2 * 2**transient_tries, deadline, exc.name, transient_tries):
                     continue
                 raise self._network_error(exc) from None
             self._trace(f"< {response.status_code} {response.reason_phrase} ({_ms(started)} ms)")
@@ -220,20 +204,41 @@ class Transport:
                 raise _unexpected(response, f"HTTP {status} with no body")
             return Reply(status, response.headers, _parse_json(response))
 
-    def _exchange(self, request: httpx.Request, remaining: float) -> httpx.Response:
-        """Send and read the whole answer within `remaining` seconds. httpx's read timeout restarts with every byte
-        (a peer sending one byte every 2 s never trips it), so the exchange runs in a daemon thread and is abandoned
-        at the deadline."""
+    def _stdlib(self) -> Any:
+        """The stdlib wire, if this transport may use it and it serves the base URL; else None."""
+        if not self.one_shot or make_http_client is not _DEFAULT_HTTP_CLIENT:
+            return None
+        if self._stdlib_wire is None:
+            from qstash_cli.api.stdlib_wire import Wire
+
+            self._stdlib_wire = Wire.serving(self.base_url) or False
+        return self._stdlib_wire or None
+
+    def _build(self, method: str, path: str, params: Any, content: bytes | None, headers: list) -> tuple[Any, Any]:
+        """(wire, request) for one attempt: the stdlib wire if it can carry it exactly as httpx would, else httpx."""
+        stdlib = self._stdlib()
+        if stdlib is not None:
+            request = stdlib.build(method, path, params, content, headers)
+            if request is not None:
+                return stdlib, request
+        if self._httpx_wire is None:
+            from qstash_cli.api.httpx_wire import Wire
+
+            self._httpx_wire = Wire(lambda: self.http)
+        try:
+            return self._httpx_wire, self._httpx_wire.build(method, path, params, content, headers)
+        except BadURL as exc:
+            raise InputError(f"invalid request URL {self.shown_url}{path}: {exc}") from None
+
+    def _exchange(self, wire: Any, request: Any, timeout: Timeout, remaining: float) -> Answer:
+        """Send and read the whole answer within `remaining` seconds. A read timeout restarts with every byte (a peer
+        sending one byte every 2 s never trips it), so the exchange runs in a daemon thread and is abandoned at the
+        deadline."""
         box: dict[str, Any] = {}
 
         def exchange() -> None:
             try:
-                response = self.http.send(request, stream=True)
-                try:
-                    response._content = _read_bounded(response)  # what httpx's read() sets, with a size bound
-                finally:
-                    response.close()
-                box["response"] = response
+                box["response"] = wire.exchange(request, timeout)
             except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
                 box["error"] = exc
 
@@ -241,7 +246,7 @@ class Transport:
         worker.start()
         worker.join(remaining)
         if worker.is_alive():
-            raise _Overdue("deadline")
+            raise WireError("overdue", "deadline")
         if "error" in box:
             raise box["error"]
         return box["response"]
@@ -260,19 +265,13 @@ class Transport:
             sys.stderr.write(line + "\n")
             sys.stderr.flush()
 
-    def _network_error(self, exc: httpx.HTTPError) -> NetworkError:
-        if isinstance(exc, _Overdue):
+    def _network_error(self, exc: WireError) -> NetworkError:
+        if exc.kind == "overdue":
             return NetworkError(
                 f"no complete answer from {self.shown_url} within {self.deadline:g}s",
                 hint="the deadline covers retries and waits; raise it with --timeout SECONDS or QSTASH_TIMEOUT",
             )
         return _network_error(exc, self.shown_url)
-
-    def _build(self, method: str, path: str, **kwargs: Any) -> httpx.Request:
-        try:
-            return self.http.build_request(method, path, **kwargs)
-        except (httpx.InvalidURL, UnicodeError) as exc:
-            raise InputError(f"invalid request URL {self.shown_url}{path}: {exc}") from None
 
     def _redacted(self, error: QstashError) -> QstashError:
         """An error message may echo what was sent (e.g. "invalid token X", or part of it): never show a secret."""
@@ -286,11 +285,12 @@ class Transport:
         return error
 
     # -- debug traces (stderr, token redacted) ---------------------------------------------------------------
-    def _trace_request(self, request: httpx.Request) -> None:
+    def _trace_request(self, wire: Any, request: Any) -> None:
         if not self.debug:
             return
-        self._trace(f"> {request.method} {shown_url(str(request.url))}")
-        for name, value in request.headers.items():
+        method, url, headers = wire.describe(request)
+        self._trace(f"> {method} {shown_url(url)}")
+        for name, value in headers:
             shown = value.split(" ", 1)[0] + " ***" if name.lower() == "authorization" else value
             self._trace(f">   {name}: {shown}")
 
@@ -301,23 +301,10 @@ class Transport:
             sys.stderr.write("[debug] " + escape_controls(redact(line, self._secrets)) + "\n")
 
 
-class _Overdue(httpx.TimeoutException):
-    """The request's deadline passed while an answer was still arriving."""
-
-
-def _read_bounded(response: httpx.Response) -> bytes:
-    """The (decoded) body, at most MAX_ANSWER_SIZE bytes: an endless answer ends with an error, not memory growth."""
-    chunks, size = [], 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > MAX_ANSWER_SIZE:
-            raise ApiError(
-                f"unexpected answer from {response.request.url.path}: larger than {MAX_ANSWER_SIZE // 2**20} MiB",
-                status=response.status_code,
-                hint="is --url pointing at a QStash server?",
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _header_list(headers: Mapping[str, str] | list[tuple[str, str]] | None) -> list[tuple[str, str]]:
+    if not headers:
+        return []
+    return list(headers.items()) if isinstance(headers, Mapping) else list(headers)
 
 
 def _sleep(seconds: float) -> None:
@@ -328,7 +315,7 @@ def _ms(started: float) -> int:
     return int((time.perf_counter() - started) * 1000)
 
 
-def _parse_json(response: httpx.Response) -> Any:
+def _parse_json(response: Answer) -> Any:
     body = response.content
     if not body.strip():
         return None
@@ -341,7 +328,7 @@ def _parse_json(response: httpx.Response) -> Any:
     except (ValueError, UnicodeDecodeError):
         ctype = response.headers.get("content-type", "unknown type")
         raise ApiError(
-            f"unexpected non-JSON answer from {response.request.url.path} (HTTP {response.status_code}, {ctype})",
+            f"unexpected non-JSON answer from {_where(response)} (HTTP {response.status_code}, {ctype})",
             status=response.status_code,
             hint="is --url pointing at a QStash server?",
         ) from None
@@ -362,9 +349,18 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _unexpected(response: httpx.Response, what: str) -> ApiError:
+def _where(response: Answer | httpx.Response) -> str:
+    """The path the answer is for (httpx.Response too: tests build those)."""
+    path = getattr(response, "path", None)
+    if path is None:
+        request = getattr(response, "_request", None)
+        path = request.url.path if request is not None else "the API"
+    return path
+
+
+def _unexpected(response: Answer, what: str) -> ApiError:
     """A 2xx-or-other answer that is not what the call needs (redirect, no body, unparsable JSON)."""
-    where = response.request.url.path if response.request else "the API"
+    where = _where(response)
     location = response.headers.get("location")
     extra = f" (redirect to {location[:200]}; redirects are not followed)" if location else ""
     return ApiError(
@@ -374,7 +370,7 @@ def _unexpected(response: httpx.Response, what: str) -> ApiError:
     )
 
 
-def error_text(response: httpx.Response) -> str:
+def error_text(response: Answer | httpx.Response) -> str:
     """The `{"error": ...}` message, else the start of the body, else the reason phrase."""
     try:
         data = json.loads(response.content)
@@ -386,7 +382,7 @@ def error_text(response: httpx.Response) -> str:
     return " ".join(text.split()) or response.reason_phrase or "no details"
 
 
-def api_error(response: httpx.Response) -> ApiError:
+def api_error(response: Answer | httpx.Response) -> ApiError:
     """Map a non-2xx answer to the typed error that carries its exit code."""
     status = response.status_code
     text = error_text(response)
@@ -456,7 +452,7 @@ def _reset_to_wait(value: str, now: float) -> float | None:
     return reset - now if reset > 1e9 else reset
 
 
-def _rate_limited(response: httpx.Response) -> RateLimited:
+def _rate_limited(response: Answer | httpx.Response) -> RateLimited:
     limit = rate_limit_name(response.headers)
     reset = response.headers.get("ratelimit-reset") or response.headers.get("burst-ratelimit-reset")
     hint = "wait and try again"
@@ -466,12 +462,12 @@ def _rate_limited(response: httpx.Response) -> RateLimited:
     return RateLimited(f"rate limited: {limit} exceeded ({error_text(response)})", status=429, hint=hint)
 
 
-def _network_error(exc: httpx.HTTPError, base_url: str) -> NetworkError:
-    if isinstance(exc, httpx.TimeoutException):
+def _network_error(exc: WireError, base_url: str) -> NetworkError:
+    if exc.kind == "timeout":
         return NetworkError(f"request to {base_url} timed out", hint="check the network or try again")
-    if isinstance(exc, httpx.ConnectError):
+    if exc.kind == "connect":
         hint = "start it with `qstash dev`" if "127.0.0.1" in base_url or "localhost" in base_url else None
         return NetworkError(f"cannot connect to {base_url}", hint=hint or "check --url and the network")
-    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
-        return NetworkError(f"connection to {base_url} broke off mid-answer ({type(exc).__name__})")
-    return NetworkError(f"request to {base_url} failed: {type(exc).__name__}")
+    if exc.kind == "broke":
+        return NetworkError(f"connection to {base_url} broke off mid-answer ({exc.name})")
+    return NetworkError(f"request to {base_url} failed: {exc.name}")
