@@ -5,9 +5,11 @@ deadline), and it steps aside whenever it could not send a request exactly as ht
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import re
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -328,3 +330,105 @@ def test_cli_publish_goes_over_the_stdlib_wire(cli, api) -> None:
     api.script((401, JSON, json.dumps({"error": f"invalid token {TOKEN}"}).encode()))
     r = cli("publish", "https://example.com/hook", "-d", "hi", "--url", api.url, "--token", TOKEN)
     assert r.exit_code == 4 and TOKEN not in r.stderr and r.stderr.startswith("Error: HTTP 401: invalid token ***")
+
+
+class _RawServer:
+    """Answers every request with the same raw bytes, then closes (what a QStash API double cannot produce: framing
+    variants and malformed answers at the byte level)."""
+
+    def __init__(self, answer: bytes) -> None:
+        self.answer = answer
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(5)
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1)) if b"ength" in head else 0
+                while len(body) < length:
+                    body += conn.recv(65536)
+                with contextlib.suppress(OSError):  # the client may have given up (an endless head)
+                    conn.sendall(self.answer)
+                    conn.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(2)
+        self.sock.close()
+
+
+OK_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+BODY = b'{"messageId": "msg_raw"}'
+RAW_ANSWERS = {
+    "content-length": OK_HEAD + b"Content-Length: %d\r\n\r\n%s" % (len(BODY), BODY),
+    "chunked": OK_HEAD
+    + b"Transfer-Encoding: chunked\r\n\r\n5\r\n"
+    + BODY[:5]
+    + b"\r\n13\r\n"
+    + BODY[5:]
+    + b"\r\n0\r\n\r\n",
+    "chunked, extension and trailer": OK_HEAD
+    + b"Transfer-Encoding: chunked\r\n\r\n18;name=value\r\n"
+    + BODY
+    + b"\r\n0\r\nX-Trailer: 1\r\n\r\n",
+    "chunked, gzip": OK_HEAD
+    + b"Content-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n"
+    % (len(gzip.compress(BODY)), gzip.compress(BODY)),
+    "until close": OK_HEAD + b"\r\n" + BODY,
+    "HTTP/1.0": b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + BODY,
+    "100 Continue first": b"HTTP/1.1 100 Continue\r\n\r\n" + OK_HEAD + b"Content-Length: 24\r\n\r\n" + BODY,
+    "no reason phrase": b"HTTP/1.1 201\r\nContent-Length: 24\r\n\r\n" + BODY,
+    "bare LF": b"HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: 24\n\n" + BODY,
+    "folded header": OK_HEAD + b"X-Long: a\r\n  b\r\nContent-Length: 24\r\n\r\n" + BODY,
+    "same Content-Length twice": OK_HEAD + b"Content-Length: 24\r\nContent-Length: 24\r\n\r\n" + BODY,
+    "empty header value": OK_HEAD + b"X-Empty:\r\nContent-Length: 24\r\n\r\n" + BODY,
+    "Latin-1 and UTF-8 header values": b"HTTP/1.1 429 Too Many\r\nRetry-After: 99\r\nX-A: \xe9\r\nX-B: \xc3\xa9\r\n"
+    b"Content-Length: 2\r\n\r\n{}",
+    "redirect": b"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://elsewhere.example/\r\nContent-Length: 0\r\n\r\n",
+    "204 with a stray body": b"HTTP/1.1 204 No Content\r\n\r\n" + BODY,
+    "conflicting Content-Length": OK_HEAD + b"Content-Length: 24\r\nContent-Length: 25\r\n\r\n" + BODY,
+    "bad Content-Length": OK_HEAD + b"Content-Length: 2x\r\n\r\n" + BODY,
+    "Content-Length cut short": OK_HEAD + b"Content-Length: 99\r\n\r\n" + BODY,
+    "unsupported Transfer-Encoding": OK_HEAD + b"Transfer-Encoding: gzip\r\n\r\n" + BODY,
+    "chunk cut short": OK_HEAD + b"Transfer-Encoding: chunked\r\n\r\n40\r\n" + BODY,
+    "bad chunk size": OK_HEAD + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n" + BODY,
+    "space before the colon": OK_HEAD + b"Content-Length : 24\r\n\r\n" + BODY,
+    "not HTTP": b"SSH-2.0-OpenSSH_9.6\r\n\r\n",
+    "head never ends": b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"a" * 200_000,
+    "empty": b"",
+}
+
+
+@pytest.mark.parametrize("case", list(RAW_ANSWERS))
+def test_raw_answers_end_alike_on_both_wires(monkeypatch, case: str) -> None:
+    monkeypatch.setattr(transport, "_sleep", lambda seconds: None)
+    server = _RawServer(RAW_ANSWERS[case])
+    try:
+        outcomes = []
+        for one_shot in (False, True):
+            outcome, used_stdlib = _call(server.url, one_shot, content=b"x", expect_body=False)
+            assert used_stdlib is one_shot
+            outcomes.append(outcome)
+    finally:
+        server.close()
+    assert outcomes[1] == outcomes[0]
+    if case in ("content-length", "chunked", "until close", "HTTP/1.0", "100 Continue first", "bare LF"):
+        assert outcomes[1][0] == "ok" and outcomes[1][2] == {"messageId": "msg_raw"}  # not vacuous

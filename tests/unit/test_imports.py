@@ -184,13 +184,15 @@ def test_http_commands_do_not_import_trio(isolated, api_url) -> None:
 
 
 def test_a_single_publish_to_a_plain_http_server_imports_no_http_library(isolated, api_url) -> None:
-    """`qstash publish URL -d x` to `qstash dev` (plain http) goes over http.client: no httpx, httpcore, h11, anyio or
-    trio (~35 ms of imports, a third of the command; benchmarks/README.md, "one request")."""
+    """`qstash publish URL -d x` to `qstash dev` (plain http) goes over a plain socket (api/stdlib_wire.py): no httpx,
+    httpcore, h11, anyio, trio, nor http.client and the email package (~50 ms of imports, half of the command;
+    benchmarks/README.md, "one request")."""
     env = {"QSTASH_CONFIG": str(isolated / "c.toml"), "QSTASH_URL": api_url, "QSTASH_TOKEN": "tok_imports"}
     modules, proc = imported_modules("publish", "https://example.com/hook", "-d", "x", "-q", env=env)
     assert proc.returncode == 0 and proc.stdout == "msg_imports\n", proc.stderr[-2000:]
-    assert "http.client" in modules
-    assert sorted(m for m in modules if m.split(".")[0] in ("httpx", "httpcore", "h11", "anyio", "sniffio")) == []
+    assert "qstash_cli.api.stdlib_wire" in modules
+    heavy = ("httpx", "httpcore", "h11", "anyio", "sniffio", "email", "ssl")
+    assert sorted(m for m in modules if m.split(".")[0] in heavy or m == "http.client") == []
     assert _trio_modules(modules) == []
 
 

@@ -1,22 +1,25 @@
-"""The stdlib wire: a single `qstash publish` to a plain-http server (`qstash dev`) over `http.client`.
+"""The stdlib wire: a single `qstash publish` to a plain-http server (`qstash dev`) over a plain socket.
 
-Why: importing httpx (with httpcore, h11, urllib.request and http.cookiejar) takes ~35 ms, a third of a whole
-`qstash publish` to the local server (benchmarks/README.md, "one request"). This wire only carries what it sends
-byte for byte as httpx would: a plain-http ASCII base URL, no proxy in the environment, a request target httpx sends
-unchanged (nothing to percent-encode, no dot segment, no fragment, no separate query parameters), header names that
-are tokens and values without control characters. Anything else goes to the httpx wire. Failures carry httpx's names
-(ConnectError, ReadTimeout, RemoteProtocolError, ...) so both wires end in the same error lines.
+Why: importing httpx (with httpcore, h11, urllib.request, http.cookiejar and the email package) takes ~40 ms, and
+http.client alone ~12 ms (the email package again), of a ~100 ms `qstash publish` to the local server
+(benchmarks/README.md, "one request"). This wire writes one `Connection: close` request and reads the answer with
+api/http1.py. It only carries what it sends byte for byte as httpx would: a plain-http ASCII base URL, no proxy in
+the environment, a request target httpx sends unchanged (nothing to percent-encode, no dot segment, no fragment, no
+separate query parameters), header names that are tokens and values without control characters or blanks around.
+Anything else goes to the httpx wire. Failures carry httpx's names (ConnectError, ReadTimeout, RemoteProtocolError,
+...) so both wires end in the same error lines.
 """
 
 from __future__ import annotations
 
-import http.client
 import os
+import socket
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from qstash_cli.api import http1
 from qstash_cli.api.wire import MAX_ANSWER_SIZE, USER_AGENT, Answer, Timeout, WireError, too_large
 
 _TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
@@ -40,6 +43,11 @@ class Request:
     @property
     def path(self) -> str:
         return unquote(self.target.partition("?")[0])
+
+    def encoded(self) -> bytes:
+        """The request as sent: header values in UTF-8, as httpx sends them."""
+        lines = [f"{self.method} {self.target} HTTP/1.1", *(f"{k}: {v}" for k, v in self.headers), "", ""]
+        return "\r\n".join(lines).encode() + (self.content or b"")
 
 
 class Wire:
@@ -93,37 +101,34 @@ class Wire:
 
     def exchange(self, request: Request, timeout: Timeout) -> Answer:
         """Send and read the whole answer (at most MAX_ANSWER_SIZE bytes, decoded)."""
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout.connect)
         try:
-            try:
-                conn.connect()
-            except TimeoutError:
-                raise WireError("timeout", "ConnectTimeout") from None
-            except OSError:
-                raise WireError("connect", "ConnectError") from None
-            conn.sock.settimeout(timeout.read)
+            sock = socket.create_connection((self.host, self.port), timeout=timeout.connect)
+        except TimeoutError:
+            raise WireError("timeout", "ConnectTimeout") from None
+        except OSError:
+            raise WireError("connect", "ConnectError") from None
+        try:
+            sock.settimeout(timeout.read)
             write_error = None
             try:
-                conn.putrequest(request.method, request.target, skip_host=True, skip_accept_encoding=True)
-                for name, value in request.headers:
-                    conn.putheader(name, value.encode())  # UTF-8, as httpx sends (http.client would use Latin-1)
-                conn.endheaders(request.content)
+                sock.sendall(request.encoded())
             except TimeoutError:
                 raise WireError("timeout", "WriteTimeout") from None
             except OSError:  # the peer may have answered (and closed) before reading it all: read that answer
                 write_error = WireError("other", "WriteError")
+            reader = http1.Reader(sock)
             try:
-                response = conn.getresponse()
-                content = _read_bounded(response, request.path)
+                head = reader.head()
+                content = _read_bounded(reader.body(head, request.method), head, request.path)
             except TimeoutError:
                 raise write_error or WireError("timeout", "ReadTimeout") from None
-            except http.client.HTTPException:  # bad status line, incomplete chunked body, disconnected
+            except http1.ProtocolError:  # a bad status line, a body cut short, a close before the answer
                 raise write_error or WireError("broke", "RemoteProtocolError") from None
             except OSError:
                 raise write_error or WireError("broke", "ReadError") from None
-            return Answer(response.status, response.reason, _Headers(response.getheaders()), content, request.path)
+            return Answer(head.status, head.reason, _Headers(head.headers), content, request.path)
         finally:
-            conn.close()
+            sock.close()
 
     def close(self) -> None:
         pass
@@ -159,25 +164,20 @@ def _plain_header(name: str, value: str) -> bool:
     return not any(ord(c) < 0x20 and c != "\t" or c == "\x7f" for c in value)
 
 
-def _read_bounded(response: http.client.HTTPResponse, path: str) -> bytes:
+def _read_bounded(pieces: Iterator[bytes], head: http1.Head, path: str) -> bytes:
     chunks, size = [], 0
-    encoding = (response.getheader("content-encoding") or "").strip().lower()
+    encoding = ",".join(head.values("content-encoding")).strip().lower()
     decoder = zlib.decompressobj(47) if encoding in ("gzip", "deflate") else None  # 47: gzip or zlib header
-    while True:
-        chunk = response.read(65536)
-        if not chunk:
-            break
+    for piece in pieces:
         if decoder is not None:
             try:
-                chunk = decoder.decompress(chunk)
+                piece = decoder.decompress(piece)
             except zlib.error:
                 raise WireError("other", "DecodingError") from None
-        size += len(chunk)
+        size += len(piece)
         if size > MAX_ANSWER_SIZE:
-            raise too_large(path, response.status)
-        chunks.append(chunk)
-    if response.length:  # http.client ends a Content-Length body cut short without an error
-        raise http.client.IncompleteRead(b"", response.length)
+            raise too_large(path, head.status)
+        chunks.append(piece)
     return b"".join(chunks)
 
 
@@ -201,7 +201,7 @@ class _Headers(Mapping[str, str]):
 
 
 def _utf8(value: str) -> str:
-    """http.client decodes header bytes as Latin-1; httpx shows UTF-8 when they are UTF-8."""
+    """Header bytes arrive decoded as Latin-1; httpx shows UTF-8 when they are UTF-8."""
     try:
         return value.encode("latin-1").decode("utf-8")
     except UnicodeError:
