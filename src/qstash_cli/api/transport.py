@@ -1,8 +1,8 @@
 """The HTTP layer: base URL, auth, one deadline per request, 429 waits, bounded retries of safe requests, error mapping.
 
 Requests go over httpx (api/httpx_wire.py); a single `qstash publish` to a plain-http server (`qstash dev`) goes over
-`http.client` (api/stdlib_wire.py): importing httpx is a third of that command's time. This module imports neither
-client itself; the api package is the only place that does.
+a plain socket (api/stdlib_wire.py): importing httpx would be a third of that command's time. This module imports no
+HTTP client itself; the api package is the only place that does.
 """
 
 from __future__ import annotations
@@ -16,14 +16,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from qstash_cli.api.wire import MAX_ANSWER_SIZE, USER_AGENT, Answer, BadURL, Timeout, WireError
+from qstash_cli.api.wire import Answer, BadURL, Timeout, WireError
 from qstash_cli.errors import ApiError, AuthError, InputError, NetworkError, NotFound, QstashError, RateLimited
 from qstash_cli.safe_text import redact, shown_url, url_password
 
 if TYPE_CHECKING:
     import httpx
-
-__all__ = ["MAX_ANSWER_SIZE", "USER_AGENT", "Reply", "Transport", "make_http_client"]
 
 TIMEOUT = Timeout(30.0, connect=5.0)  # per socket operation, and never past the request's deadline
 DEFAULT_DEADLINE = 60.0  # seconds for one request, its retries and 429 waits included (--timeout, QSTASH_TIMEOUT)
@@ -56,8 +54,8 @@ class Reply:
 class Transport:
     """Sends requests to one QStash base URL with one token.
 
-    `one_shot=True` (a command that sends one request): the request goes over http.client when the stdlib wire can
-    carry it exactly as httpx would (plain-http URL, no proxy; see api/stdlib_wire.py) and `make_http_client` is the
+    `one_shot=True` (a command that sends one request): the request goes over the stdlib wire when it can carry it
+    exactly as httpx would (plain-http URL, no proxy; see api/stdlib_wire.py) and `make_http_client` is the
     default one; otherwise, and always without `one_shot`, over httpx.
     """
 

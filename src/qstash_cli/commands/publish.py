@@ -119,7 +119,7 @@ def publish(
         s.out.warn("--not-before wins over --delay: only Upstash-Not-Before is sent")
     msg.body = read_body(body)
     headers = msg.headers(api)
-    client = s.client(one_shot=True)  # one request: over http.client to a plain-http server (api/stdlib_wire.py)
+    client = s.client(one_shot=True)  # one request: over a plain socket to a plain-http server (api/stdlib_wire.py)
     if msg.cron:
         data = client.schedules.create(msg.destination, msg.body, headers, idempotent=bool(msg.schedule_id))
         P.show_schedule(s.out, data, msg.cron)
