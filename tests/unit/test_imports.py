@@ -200,6 +200,9 @@ def test_trio_is_importable_after_the_http_layer() -> None:
     """Hiding trio lasts only while httpx imports: selenium (or anything else) can import it afterwards."""
     if importlib.util.find_spec("trio") is None:
         pytest.skip("trio is not installed")
-    code = "import sys, qstash_cli.api.transport; assert 'trio' not in sys.modules; import trio; print(trio.__name__)"
+    code = (
+        "import sys, qstash_cli.api.httpx_wire; assert 'httpcore' in sys.modules and 'trio' not in sys.modules\n"
+        "import trio; print(trio.__name__)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout == "trio\n", proc.stderr[-2000:]
