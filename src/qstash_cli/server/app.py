@@ -62,3 +62,9 @@ def build(lifespan: Any, *, console_on: bool = True) -> Starlette:
     )
     app.router.redirect_slashes = False  # `/v2/messages/` is a JSON 404, not a redirect
     return app
+
+
+def front(app: Starlette) -> Any:
+    """`app` behind the accept path's fast lane: publish and enqueue answered without Starlette's router
+    (`routes/publish.FastPath`, the same pipeline and answers); everything else goes on to `app`."""
+    return publish.FastPath(app, lambda: app.state.srv)

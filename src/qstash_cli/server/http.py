@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -52,6 +52,32 @@ def to_response(value: Any) -> Response:
 Handler = Callable[[Request], Awaitable[Any]]
 
 
+def error_of(exc: Exception) -> tuple[int, str] | None:
+    """(status, message) of a domain error, as every route answers it; None for anything else (a 500)."""
+    if isinstance(exc, ApiError):
+        return exc.status, exc.message
+    if isinstance(exc, NotFound):
+        return 404, str(exc.args[0]) if exc.args else "not found"
+    if isinstance(exc, LimitError):
+        return 412, str(exc)
+    if isinstance(exc, BadValue):
+        return 400, str(exc)
+    if isinstance(exc, DiskFull):  # nothing was stored: never a 2xx
+        return 507, f"insufficient storage: {exc}; nothing was stored"
+    return None
+
+
+DOMAIN_ERRORS = (ApiError, NotFound, LimitError, BadValue, DiskFull)
+UNAUTHORIZED = (401, "unauthorized: missing or invalid token")
+
+
+def bearer(authorization: str, query_token: Callable[[], str]) -> str:
+    """The token of a request: `Authorization: Bearer …`, else the `qstash_token` query parameter."""
+    if authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip()
+    return query_token()
+
+
 def endpoint(fn: Handler, *, authenticated: bool = True) -> Callable[[Request], Awaitable[Response]]:
     """Wrap a route: check the token (unless the route is public, like a workflow webhook), map domain errors to
     JSON errors."""
@@ -59,22 +85,14 @@ def endpoint(fn: Handler, *, authenticated: bool = True) -> Callable[[Request], 
     @functools.wraps(fn)
     async def wrapper(request: Request) -> Response:
         srv = request.app.state.srv
-        token = request.headers.get("authorization", "")
-        token = token[7:].strip() if token[:7].lower() == "bearer " else request.query_params.get("qstash_token", "")
+        token = bearer(request.headers.get("authorization", ""), lambda: request.query_params.get("qstash_token", ""))
         if authenticated and token != srv.token:
-            return error(401, "unauthorized: missing or invalid token")
+            return error(*UNAUTHORIZED)
         try:
             return to_response(await fn(request))
-        except ApiError as exc:
-            return error(exc.status, exc.message)
-        except NotFound as exc:
-            return error(404, str(exc.args[0]) if exc.args else "not found")
-        except LimitError as exc:
-            return error(412, str(exc))
-        except BadValue as exc:
-            return error(400, str(exc))
-        except DiskFull as exc:  # nothing was stored: never a 2xx
-            return error(507, f"insufficient storage: {exc}; nothing was stored")
+        except DOMAIN_ERRORS as exc:
+            status, message = error_of(exc) or (500, "internal server error")
+            return error(status, message)
 
     return wrapper
 
@@ -85,19 +103,32 @@ BODY_TIMEOUT = 60.0  # seconds to receive a whole request body
 async def read_body(request: Request, limit: int) -> bytes:
     """The raw body, read as it streams in; 413 beyond `limit` bytes (checked before reading when Content-Length is
     given, and never buffering more than `limit` + one chunk otherwise); 408 when it takes over BODY_TIMEOUT."""
-    length = request.headers.get("content-length")
+    return await receive_body(request.receive, request.headers.get("content-length"), limit)
+
+
+async def receive_body(receive: Receive, length: str | None, limit: int) -> bytes:
+    """`read_body` on a bare ASGI `receive` (`length`: the Content-Length header); ClientDisconnect when the
+    client went away."""
     if length and length.isdigit() and int(length) > limit:
         raise ApiError(413, f"message size {length} bytes exceeds the limit of {limit} bytes")
-    body = bytearray()
+    chunks: list[bytes] = []
+    size = 0
     try:
         async with asyncio.timeout(BODY_TIMEOUT):
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > limit:
-                    raise ApiError(413, f"message size exceeds the limit of {limit} bytes")
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientDisconnect()
+                chunk = message.get("body", b"")
+                if chunk:
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > limit:
+                        raise ApiError(413, f"message size exceeds the limit of {limit} bytes")
+                if not message.get("more_body", False):
+                    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
     except TimeoutError:
         raise ApiError(408, f"request body not received within {BODY_TIMEOUT:g}s") from None
-    return bytes(body)
 
 
 CONFIG_JSON_LIMIT = 1 << 20  # bodies of the management calls (topics, endpoints, queues, ...)

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from starlette.requests import Request
+from starlette.types import Scope
 
 from qstash_cli.server import catalog, data, scheduler, workflow
 from qstash_cli.server.context import Server, caller_ip, srv_of
@@ -32,10 +33,10 @@ Bag = dict[str, str]  # the publish headers, lower-cased (`publishing.header_bag
 MAX_HOPS = 10  # publishes made by deliveries of this server, one from the other: a loop stops there (508)
 
 
-def destination_of(request: Request, prefix_parts: int) -> str:
-    """The raw destination after `/vN/<op>/[<queue>/]`, with a percent-encoded URL decoded and the caller's own
-    query string (minus `qstash_token` and `upstash-*`) kept on URL destinations."""
-    raw = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")  # url: only if needed
+def destination_of(scope: Scope, prefix_parts: int) -> str:
+    """The raw destination after `/vN/<op>/[<queue>/]` of a request's ASGI scope, with a percent-encoded URL decoded
+    and the caller's own query string (minus `qstash_token` and `upstash-*`) kept on URL destinations."""
+    raw = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
     parts = raw.split("/", prefix_parts)
     dest = parts[prefix_parts] if len(parts) > prefix_parts else ""
     if dest.lower().startswith(("http%3a", "https%3a")):
@@ -44,7 +45,7 @@ def destination_of(request: Request, prefix_parts: int) -> str:
         if dest.startswith(scheme) and not dest.startswith(scheme + "/"):
             dest = scheme + "/" + dest[len(scheme) :]
     if is_url(dest):
-        query = request.scope.get("query_string", b"").decode("latin-1")
+        query = scope.get("query_string", b"").decode("latin-1")
         kept = [
             (k, v)
             for k, v in parse_qsl(query, keep_blank_values=True)
@@ -274,7 +275,7 @@ def _schedule_once(conn: Any, key: str | None, expires_at: int, now: int, respon
 async def publish_request(request: Request, api: str, prefix_parts: int, queue: str | None = None) -> Any:
     """Publish (or enqueue) the request's body to the destination in its path."""
     srv = srv_of(request)
-    destination = destination_of(request, prefix_parts)
+    destination = destination_of(request.scope, prefix_parts)
     body = await read_body(request, srv.quota.max_message_size)
     bag = header_bag(request.headers.raw, request.query_params)
     return await publish(srv, bag, body, destination, caller_ip=caller_ip(request), api=api, queue=queue)

@@ -144,7 +144,7 @@ def serve(opts: Options) -> int:
     import uvicorn
 
     from qstash_cli.server import data, datafile
-    from qstash_cli.server.app import build
+    from qstash_cli.server.app import build, front
     from qstash_cli.server.connections import MAX_HEAD_BYTES, base_protocol, guarded
     from qstash_cli.server.context import Server
     from qstash_cli.server.engine import Engine, KeyRing
@@ -246,7 +246,7 @@ def serve(opts: Options) -> int:
             await sched.stop()
             await engine.stop()
 
-    app = AccessLog(build(lifespan, console_on=opts.console), enabled=lambda: not opts.quiet)
+    app = AccessLog(front(build(lifespan, console_on=opts.console)), enabled=lambda: not opts.quiet)
     _raise_file_limit(opts.max_connections + 1024)  # the connections, plus outbound deliveries and the data files
     protocol = guarded(
         base_protocol(opts.http),  # auto: httptools when installed, else h11

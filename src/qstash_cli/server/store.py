@@ -16,9 +16,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import queue
 import sqlite3
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -104,8 +102,8 @@ def _storage_error(exc: Exception) -> Exception:
 
 
 class Store:
-    """The database and its writer thread. `await run(fn, *args)` runs `fn(conn, *args)` and returns its result
-    after the transaction holding it has committed; `submit` does the same without waiting."""
+    """The database, written from the event loop's thread. `await run(fn, *args)` runs `fn(conn, *args)` and returns
+    its result after the transaction holding it has committed; `submit` does the same without waiting."""
 
     def __init__(self, path: str | None, *, sync: str = "normal") -> None:
         self.path = path
@@ -120,26 +118,31 @@ class Store:
         _add_columns(self.conn)
         self._reader: sqlite3.Connection | None = None
         self._read_pool: concurrent.futures.ThreadPoolExecutor | None = None
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._loop, name="qstash-db", daemon=True)
-        self._thread.start()
+        self._pending: list[tuple[Job, tuple, asyncio.Future | None]] = []
 
     async def run(self, fn: Job, *args: Any) -> Any:
-        """Run `fn(conn, *args)` on the writer thread; return once it is committed."""
+        """Run `fn(conn, *args)` in the next group commit; return once it is committed."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._queue.put((fn, args, loop, future))
+        self._add(loop, (fn, args, future))
         return await future
 
     def submit(self, fn: Job, *args: Any) -> None:
         """Queue `fn(conn, *args)` without waiting for it (ordering with later jobs is kept)."""
-        self._queue.put((fn, args, None, None))
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # start-up or shutdown: no loop to batch on
+            self.call(fn, *args)
+            return
+        self._add(loop, (fn, args, None))
 
     def call(self, fn: Job, *args: Any) -> Any:
-        """Blocking variant of `run`, for use outside the event loop."""
-        future: concurrent.futures.Future = concurrent.futures.Future()
-        self._queue.put((fn, args, None, future))
-        return future.result()
+        """Run `fn(conn, *args)` at once and return its committed result, outside the event loop (start-up)."""
+        self._flush()
+        ((ok, value),) = self._execute([(fn, args, None)])
+        if not ok:
+            raise value
+        return value
 
     async def read(self, fn: Job, *args: Any) -> Any:
         """Run the read-only `fn(conn, *args)` on a separate connection (file stores: WAL readers do not wait for the
@@ -160,9 +163,8 @@ class Store:
         return fn(self._reader, *args)
 
     def close(self) -> None:
-        """Finish queued jobs, stop the thread, checkpoint and close."""
-        self._queue.put(None)
-        self._thread.join(timeout=10)
+        """Finish queued jobs, checkpoint and close."""
+        self._flush()
         if self._read_pool is not None:
             self._read_pool.shutdown(wait=True, cancel_futures=True)
             if self._reader is not None:
@@ -174,42 +176,24 @@ class Store:
         except sqlite3.Error:
             pass
 
-    def _loop(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            batch = [item]
-            stop = False
-            while len(batch) < MAX_BATCH:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    stop = True
-                    break
-                batch.append(nxt)
-            self._run_batch(batch)
-            if stop:
-                return
+    def _add(self, loop: asyncio.AbstractEventLoop, item: tuple[Job, tuple, asyncio.Future | None]) -> None:
+        """Queue a job; the first job since the last commit schedules the next one, after the callbacks that are
+        ready now (the other requests of this turn of the loop join it)."""
+        self._pending.append(item)
+        if len(self._pending) == 1:
+            loop.call_soon(self._flush)
 
-    def _run_batch(self, batch: list[tuple]) -> None:
-        results = self._execute(batch)
-        by_loop: dict[Any, list] = {}
-        for (_fn, _args, loop, future), result in zip(batch, results, strict=True):
-            if future is None:
-                continue
-            if loop is None:
-                if result[0]:
-                    future.set_result(result[1])
+    def _flush(self) -> None:
+        """One transaction (a group commit) for the queued jobs, then their futures."""
+        while self._pending:
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            for (_fn, _args, future), (ok, value) in zip(batch, self._execute(batch), strict=True):
+                if future is None or future.done():
+                    continue
+                if ok:
+                    future.set_result(value)
                 else:
-                    future.set_exception(result[1])
-            else:
-                by_loop.setdefault(loop, []).append((future, result))
-        for loop, items in by_loop.items():
-            with contextlib.suppress(RuntimeError):  # loop closed during shutdown
-                loop.call_soon_threadsafe(_resolve, items)
+                    future.set_exception(value)
 
     def _execute(self, batch: list[tuple]) -> list[tuple[bool, Any]]:
         """Run the jobs in one transaction: (ok, value or error) for each. When the whole transaction fails for a
@@ -219,7 +203,7 @@ class Store:
         results: list[tuple[bool, Any]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for fn, args, _loop, _future in batch:
+            for fn, args, _future in batch:
                 conn.execute("SAVEPOINT job")
                 try:
                     value = fn(conn, *args)
@@ -262,13 +246,3 @@ def _add_columns(conn: sqlite3.Connection) -> None:
         for name, kind in columns.items():
             if name not in have:
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
-
-
-def _resolve(items: list[tuple[asyncio.Future, tuple[bool, Any]]]) -> None:
-    for future, (ok, value) in items:
-        if future.done():
-            continue
-        if ok:
-            future.set_result(value)
-        else:
-            future.set_exception(value)

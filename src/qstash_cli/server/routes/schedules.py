@@ -58,7 +58,7 @@ def schedule_v2(s: Any) -> dict[str, Any]:
 @endpoint
 async def create(request: Request) -> Any:
     srv = srv_of(request)
-    destination = destination_of(request, 3)
+    destination = destination_of(request.scope, 3)
     body = await read_body(request, srv.quota.max_message_size)
     bag = header_bag(request.headers.raw, request.query_params)
     now = now_ms()

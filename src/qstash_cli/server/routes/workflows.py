@@ -288,7 +288,7 @@ async def _trigger(srv: Server, request: Request, bag: dict[str, str], body: byt
 async def trigger(request: Request) -> Any:
     """`POST /v2/trigger/{workflowUrl}`: start a run; the SDK at the URL takes it over (1.2 c)."""
     srv = srv_of(request)
-    url = destination_of(request, 3)
+    url = destination_of(request.scope, 3)
     body = await read_body(request, srv.quota.max_message_size)
     answer = await _trigger(srv, request, header_bag(request.headers.raw, request.query_params), body, url, now_ms())
     return {k: v for k, v in answer.items() if k != "deduplicated"}
