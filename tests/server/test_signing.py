@@ -23,6 +23,18 @@ def test_sign_is_accepted_by_the_official_receiver():
         Receiver(CUR, NXT).verify(signature=token, body="tampered")
 
 
+@pytest.mark.parametrize("url", [URL, 'http://127.0.0.1:9/x?a="b"&c=d', "https://exämple.test/ü/☃", ""])
+@pytest.mark.parametrize("body", [b"", b"hello", bytes(range(256))])
+def test_sign_is_byte_for_byte_what_pyjwt_encodes(url: str, body: bytes) -> None:
+    """`sign` writes HS256 out itself (speed, benchmarks/README.md); the token must equal PyJWT's for the same
+    claims: same header, same claim order and JSON, same MAC."""
+    token = signing.sign(CUR, url, body, now=NOW, ttl=300)
+    claims = signing.decode_unverified(token)
+    assert list(claims) == ["iss", "sub", "iat", "nbf", "exp", "jti", "body"]
+    assert claims["sub"] == url and claims["body"] == signing.body_hash(body)
+    assert token == jwt.encode(claims, CUR.encode(), algorithm="HS256", headers={"typ": "JWT"})
+
+
 def test_claims():
     token = signing.sign(CUR, URL, b"", now=NOW, ttl=300)
     header = jwt.get_unverified_header(token)

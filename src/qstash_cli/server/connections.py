@@ -10,6 +10,9 @@ out.
 - At most `max_connections` are open. One more closes the connection that has waited longest without a request in
   flight (idle, or still sending headers); when every connection has a request in flight the newcomer gets 503 JSON.
 - A body answered before it was read (413) is read and dropped up to `DRAIN_BYTES` / `DRAIN_SECONDS`, then closed.
+
+Writes are coalesced (`Coalescing`): uvicorn writes a response's head and its body separately, two `send` system
+calls per answer; the bytes written during one turn of the event loop go out in one.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 MAX_HEAD_BYTES = 256 * 1024  # request line + headers, as received (the app itself answers 431 past 64 kB of headers)
 DRAIN_BYTES, DRAIN_SECONDS = 64 * 1024 * 1024, 60.0  # the unread rest of a body answered early: dropped up to this
+BODY_RECEIVED = "qstash.body_received"  # scope key: the request's body was complete when its app started
 REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large", 503: b"Service Unavailable"}
 
 
@@ -38,6 +42,45 @@ def base_protocol(name: str = "auto") -> type:
     return H11Protocol
 
 
+class Coalescing:
+    """A transport whose writes made during one turn of the event loop leave in one system call (at the end of the
+    turn, or before `close`); everything else is the wrapped transport's."""
+
+    __slots__ = ("_t", "_loop", "_out")
+
+    def __init__(self, transport: Any, loop: Any) -> None:
+        self._t = transport
+        self._loop = loop
+        self._out: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        if not self._out:
+            self._loop.call_soon(self._flush)
+        self._out.append(data)
+
+    def writelines(self, lines: Any) -> None:
+        for data in lines:
+            self.write(data)
+
+    def _flush(self) -> None:
+        out, self._out = self._out, []
+        if out and not self._t.is_closing():
+            self._t.write(out[0] if len(out) == 1 else b"".join(out))
+
+    def close(self) -> None:
+        self._flush()
+        self._t.close()
+
+    def abort(self) -> None:
+        self._out = []
+        self._t.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._t, name)
+
+
 def guarded(base: type, *, header_timeout: float, idle_timeout: float, max_connections: int) -> type:
     """`base` (a uvicorn HTTP protocol class) with the limits above."""
 
@@ -45,7 +88,7 @@ def guarded(base: type, *, header_timeout: float, idle_timeout: float, max_conne
         _g_timer: Any = None
 
         def connection_made(self, transport: Any) -> None:
-            super().connection_made(transport)
+            super().connection_made(Coalescing(transport, self.loop))
             self._g_cycle: Any = None
             self._g_waiting = True  # no request in flight: idle, or still sending a request's headers
             self._g_started = False  # the first byte of the next request has arrived
@@ -89,9 +132,12 @@ def guarded(base: type, *, header_timeout: float, idle_timeout: float, max_conne
         # -- helpers ------------------------------------------------------------------------------------------
 
         def _g_check(self) -> bool:
-            """True when a new request's headers are complete (uvicorn made a new request cycle)."""
+            """True when a new request's headers are complete (uvicorn made a new request cycle). Its scope says
+            whether the whole body has arrived too (`BODY_RECEIVED`), before the app starts to read it."""
             if self.cycle is not None and self.cycle is not self._g_cycle:
                 self._g_cycle = self.cycle
+                if not self.cycle.more_body:
+                    self.cycle.scope[BODY_RECEIVED] = True
                 self._g_waiting, self._g_limit = False, MAX_HEAD_BYTES
                 self._g_cancel()
                 return True

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qstash_cli.server.catalog import NotFound
+from qstash_cli.server.connections import BODY_RECEIVED
 from qstash_cli.server.parse import BadValue
 from qstash_cli.server.publishing import LimitError
 from qstash_cli.server.store import DiskFull
@@ -103,32 +104,38 @@ BODY_TIMEOUT = 60.0  # seconds to receive a whole request body
 async def read_body(request: Request, limit: int) -> bytes:
     """The raw body, read as it streams in; 413 beyond `limit` bytes (checked before reading when Content-Length is
     given, and never buffering more than `limit` + one chunk otherwise); 408 when it takes over BODY_TIMEOUT."""
-    return await receive_body(request.receive, request.headers.get("content-length"), limit)
+    return await receive_body(request.scope, request.receive, request.headers.get("content-length"), limit)
 
 
-async def receive_body(receive: Receive, length: str | None, limit: int) -> bytes:
-    """`read_body` on a bare ASGI `receive` (`length`: the Content-Length header); ClientDisconnect when the
-    client went away."""
+async def receive_body(scope: Scope, receive: Receive, length: str | None, limit: int) -> bytes:
+    """`read_body` on a bare ASGI request (`length`: its Content-Length header); ClientDisconnect when the client
+    went away. A body that had arrived whole before the app started (`connections.BODY_RECEIVED`) needs no timer."""
     if length and length.isdigit() and int(length) > limit:
         raise ApiError(413, f"message size {length} bytes exceeds the limit of {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
+    if scope.get(BODY_RECEIVED):
+        return await _receive_all(receive, limit)
     try:
         async with asyncio.timeout(BODY_TIMEOUT):
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    raise ClientDisconnect()
-                chunk = message.get("body", b"")
-                if chunk:
-                    chunks.append(chunk)
-                    size += len(chunk)
-                    if size > limit:
-                        raise ApiError(413, f"message size exceeds the limit of {limit} bytes")
-                if not message.get("more_body", False):
-                    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            return await _receive_all(receive, limit)
     except TimeoutError:
         raise ApiError(408, f"request body not received within {BODY_TIMEOUT:g}s") from None
+
+
+async def _receive_all(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
+        if chunk:
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, f"message size exceeds the limit of {limit} bytes")
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 CONFIG_JSON_LIMIT = 1 << 20  # bodies of the management calls (topics, endpoints, queues, ...)

@@ -21,6 +21,19 @@ class BadValue(ValueError):
 
 def duration(value: str, *, name: str = "duration") -> float:
     """Seconds in `50s`, `3m`, `1h30m`, `1d10h30m`, `500ms` or a bare number of seconds."""
+    seconds = _durations.get(value)
+    if seconds is not None:
+        return seconds
+    seconds = _duration(value, name)
+    if len(_durations) < 1024:  # the few spellings a client repeats on every publish
+        _durations[value] = seconds
+    return seconds
+
+
+_durations: dict[str, float] = {}
+
+
+def _duration(value: str, name: str) -> float:
     text = value.strip()
     if re.fullmatch(r"\d+(\.\d+)?", text):
         return float(text)

@@ -126,7 +126,7 @@ class FastPath:
             return await _answer(send, UNAUTHORIZED[0], {"error": UNAUTHORIZED[1]})
         try:
             destination = destination_of(scope, parts)
-            body = await receive_body(receive, length, srv.quota.max_message_size)
+            body = await receive_body(scope, receive, length, srv.quota.max_message_size)
             client = scope.get("client")
             status, payload, headers = await intake.publish(
                 srv,
