@@ -163,11 +163,16 @@ def _handler(sink: Sink) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _SinkServer(ThreadingHTTPServer):
+    request_queue_size = 1024  # the default listen backlog of 5 drops the connects of a server's delivery workers
+    # beyond it, and each dropped SYN is retried by the kernel after 1, 3, 7, 15 s: deliveries seconds late
+
+
 @pytest.fixture
 def sink() -> Iterator[Sink]:
     """A recording HTTP server on an ephemeral 127.0.0.1 port; `sink.url` has no trailing slash."""
     s = Sink()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(s))
+    server = _SinkServer(("127.0.0.1", 0), _handler(s))
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -17,6 +17,10 @@ from upstash_workflow import WorkflowContext, serve
 from upstash_workflow.workflow_types import _SyncRequest
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # not the default listen backlog of 5: no connects dropped and retried seconds later
+
+
 class Headers(dict):
     """Request headers as web frameworks hand them to the SDK: looked up without regard to case."""
 
@@ -41,7 +45,7 @@ class App:
         self.seen: dict[str, Any] = {}
         self.boom_fails = True  # the "boom" step of /failing fails while this is set
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self.server = _Server(("127.0.0.1", 0), self._handler_class())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         client = QStash(token, base_url=qstash_url)
         receiver = Receiver(current_signing_key=current_key, next_signing_key=next_key)
