@@ -67,4 +67,4 @@ def build(lifespan: Any, *, console_on: bool = True) -> Starlette:
 def front(app: Starlette) -> Any:
     """`app` behind the accept path's fast lane: publish and enqueue answered without Starlette's router
     (`routes/publish.FastPath`, the same pipeline and answers); everything else goes on to `app`."""
-    return publish.FastPath(app, lambda: app.state.srv)
+    return publish.FastPath(app)

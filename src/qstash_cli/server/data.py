@@ -1,4 +1,4 @@
-"""Database jobs for messages, tasks, logs, dedup, DLQ and keys. Each runs on the store's writer thread."""
+"""Database jobs for messages, tasks, logs, dedup, DLQ and keys. Each runs as a job of the store (`store.run`)."""
 
 from __future__ import annotations
 

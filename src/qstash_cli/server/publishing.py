@@ -59,9 +59,12 @@ def check_url(url: str, what: str = "destination url") -> str:
         raise BadValue(f"invalid {what}: {exc}") from exc
     if parts.scheme not in ("http", "https"):
         raise BadValue(f"invalid {what}: endpoint has invalid scheme, add http:// or https://")
-    if not parts.hostname or any(c.isspace() for c in url):
+    if not parts.hostname or _SPACE.search(url):
         raise BadValue(f"invalid {what}: {url!r}")
     return url
+
+
+_SPACE = re.compile(r"\s")
 
 
 def check_name(name: str, what: str) -> str:

@@ -8,8 +8,8 @@ run of a schedule (its lastScheduleStates reads them). A workflow run is pruned 
 waiters and notifications) once it ended more than the retention period ago and is not in the DLQ; its messages go
 in a later pass.
 
-Every job is small (≤ `PAGE` messages or runs looked at, a few rows each) and runs on the store's writer thread like
-any other job; the loop yields between jobs, so publishing never waits behind a long delete.
+Every job is small (≤ `PAGE` messages or runs looked at, a few rows each) and runs as a store job like any
+other; the loop yields between jobs, so publishing never waits behind a long delete.
 """
 
 from __future__ import annotations

@@ -1,9 +1,16 @@
-"""SQLite store with one writer thread doing group commit.
+"""SQLite store with group commit on the event loop's thread.
 
-Every database job (a function taking the connection) runs on one thread. The thread takes all jobs waiting in its
-queue, runs them inside a single transaction (each in its own savepoint, so one failing job does not undo the others),
-commits once, and only then resolves the callers' futures. A publish is answered 2xx only after the commit that holds
-it, so throughput comes from batching, not from skipping durability.
+Every database job (a function taking the connection) is queued with `run`/`submit`; the first job queued since the
+last commit schedules the next one at the end of the current turn of the event loop, so the jobs of every request
+handled in that turn run inside a single transaction (each in its own savepoint, so one failing job does not undo
+the others), commit once, and only then resolve the callers' futures. A publish is answered 2xx only after the commit
+that holds it, so throughput comes from batching, not from skipping durability.
+
+Why the loop's thread and not a writer thread of its own (as before): the jobs are short Python around SQLite, and a
+second thread only added hand-offs (a queue, a wake-up, `call_soon_threadsafe` back) and contention for the GIL;
+measured side by side on 2 cores the two were within the noise, the loop's thread a little ahead, so the simpler one
+stays (benchmarks/README.md). The price: a long job holds up the whole loop, not only other jobs — keep jobs small
+(retention already works in pages). Reads that must not wait go to `read`: a reader connection on its own thread.
 
 Journal: WAL. `synchronous=NORMAL` (the default here) makes every commit durable against a crash of *this process*
 (SIGKILL, OOM, Ctrl-C): a committed transaction is in the WAL file in the OS page cache before COMMIT returns, and the
@@ -190,10 +197,13 @@ class Store:
             for (_fn, _args, future), (ok, value) in zip(batch, self._execute(batch), strict=True):
                 if future is None or future.done():
                     continue
-                if ok:
-                    future.set_result(value)
-                else:
-                    future.set_exception(value)
+                try:
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
+                except RuntimeError:  # its loop has closed (the last jobs, flushed by `close`): nobody is waiting
+                    pass
 
     def _execute(self, batch: list[tuple]) -> list[tuple[bool, Any]]:
         """Run the jobs in one transaction: (ok, value or error) for each. When the whole transaction fails for a

@@ -1,4 +1,4 @@
-"""Upstash Workflow runs: run state, step history, waiters and notifications (database jobs on the writer thread).
+"""Upstash Workflow runs: run state, step history, waiters and notifications (database jobs of the store).
 
 A run is created by a publish carrying `Upstash-Workflow-Init: true` and `Upstash-Workflow-RunId`. Every message
 published into the run is bound to it (`wf_messages`). A message's history entry is appended when it is first

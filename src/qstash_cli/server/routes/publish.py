@@ -1,6 +1,6 @@
-"""v2 publish, enqueue and batch. Publish and enqueue are also served by `FastPath`, a bare ASGI app in front of
-Starlette's router (the accept path, issue 12); the Routes below answer the same calls when they are not in front
-(tests that build the Starlette app alone)."""
+"""v2 publish, enqueue and batch. Publish and enqueue are bare ASGI apps (`Publish`): Starlette's router reaches them
+as Routes, and `FastPath` (put before the router by `app.front`) hands them their calls without routing — the accept
+path (issue 12) pays for no router, middleware stack, Request or Response object."""
 
 from __future__ import annotations
 
@@ -25,19 +25,9 @@ from qstash_cli.server.http import (
     receive_body,
 )
 from qstash_cli.server.ids import now_ms
-from qstash_cli.server.intake import commit, destination_of, prepare, publish_request
+from qstash_cli.server.intake import commit, destination_of, prepare
 from qstash_cli.server.publishing import header_bag
 from qstash_cli.server.wire import compact
-
-
-@endpoint
-async def publish(request: Request) -> Any:
-    return await publish_request(request, "v2", 3)
-
-
-@endpoint
-async def enqueue(request: Request) -> Any:
-    return await publish_request(request, "v2", 4, queue=request.path_params["queue"])
 
 
 def _batch_items(items: Any) -> list[dict[str, Any]]:
@@ -91,28 +81,16 @@ async def batch(request: Request) -> Any:
 JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
-class FastPath:
-    """POST /v2/publish/{destination} and /v2/enqueue/{queue}/{destination} straight from the ASGI scope: the same
-    pipeline (`intake.publish`) and the same answers as the Routes, without the router, middleware stack, Request
-    and Response objects around each call. Everything else goes to `app`."""
+class Publish:
+    """POST /v2/publish/{destination} (`parts` = 3) or /v2/enqueue/{queue}/{destination} (`parts` = 4), straight
+    from the ASGI scope: the token check, the body, `intake.publish` and the JSON answer, with the same errors as
+    every `http.endpoint` route."""
 
-    def __init__(self, app: ASGIApp, srv_of_app: Any) -> None:
-        self.app = app
-        self.srv_of_app = srv_of_app  # () -> Server, once the lifespan has set it
+    def __init__(self, parts: int) -> None:
+        self.parts = parts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            path: str = scope["path"]
-            if path.startswith("/v2/publish/"):
-                return await self._publish(scope, receive, send, 3, None)
-            if path.startswith("/v2/enqueue/"):
-                queue, slash, _ = path[12:].partition("/")
-                if queue and slash:
-                    return await self._publish(scope, receive, send, 4, queue)
-        await self.app(scope, receive, send)
-
-    async def _publish(self, scope: Scope, receive: Receive, send: Send, parts: int, queue: str | None) -> None:
-        srv = self.srv_of_app()
+        srv = scope["app"].state.srv
         raw = scope["headers"]
         authorization = length = ""
         for name, value in raw:
@@ -125,7 +103,7 @@ class FastPath:
         if bearer(authorization, lambda: query.get("qstash_token", "")) != srv.token:
             return await _answer(send, UNAUTHORIZED[0], {"error": UNAUTHORIZED[1]})
         try:
-            destination = destination_of(scope, parts)
+            destination = destination_of(scope, self.parts)
             body = await receive_body(scope, receive, length, srv.quota.max_message_size)
             client = scope.get("client")
             status, payload, headers = await intake.publish(
@@ -135,17 +113,42 @@ class FastPath:
                 destination,
                 caller_ip=client[0] if client else "127.0.0.1",
                 api="v2",
-                queue=queue,
+                queue=scope["path"].split("/", 4)[3] if self.parts == 4 else None,
             )
         except ClientDisconnect:
             return None
         except DOMAIN_ERRORS as exc:
             status, message = error_of(exc) or (500, "")
             return await _answer(send, status, {"error": message})
-        except Exception as exc:  # noqa: BLE001 - as the Routes' server_error answers it
+        except Exception as exc:  # noqa: BLE001 - answered as app.py's server_error answers the other routes
             sys.stderr.write(f"internal error on POST {scope['path']}: {type(exc).__name__}: {exc}\n")
             return await _answer(send, 500, {"error": "internal server error"})
         return await _answer(send, status, payload, headers)
+
+
+PUBLISH, ENQUEUE = Publish(3), Publish(4)
+
+
+class FastPath:
+    """`app` with publish and enqueue taken before its router: a POST whose path the two Routes below match goes
+    straight to their ASGI app; everything else (other methods too: the Routes answer 405) goes to `app`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            path: str = scope["path"]
+            handler = None
+            if path.startswith("/v2/publish/"):
+                handler = PUBLISH
+            elif path.startswith("/v2/enqueue/"):
+                queue, slash, _ = path[12:].partition("/")
+                handler = ENQUEUE if queue and slash else None
+            if handler is not None:
+                scope["app"] = self.app  # as Starlette sets it for its routes
+                return await handler(scope, receive, send)
+        await self.app(scope, receive, send)
 
 
 async def _answer(send: Send, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
@@ -158,7 +161,7 @@ async def _answer(send: Send, status: int, payload: Any, headers: dict[str, str]
 
 
 ROUTES = [
-    Route("/v2/publish/{dest:path}", publish, methods=["POST"]),
-    Route("/v2/enqueue/{queue}/{dest:path}", enqueue, methods=["POST"]),
+    Route("/v2/publish/{dest:path}", PUBLISH, methods=["POST"]),
+    Route("/v2/enqueue/{queue}/{dest:path}", ENQUEUE, methods=["POST"]),
     Route("/v2/batch", batch, methods=["POST"]),
 ]
