@@ -204,11 +204,13 @@ def queue_gates(conn: Conn) -> list[tuple[str, int, bool]]:
 
 def load_delivery(conn: Conn, task_id: str) -> Delivery | None:
     """The delivery for a task that is still pending, else None."""
-    task = conn.execute(f"SELECT * FROM tasks WHERE id = ? AND state IN {_PENDING_SQL}", (task_id,)).fetchone()
-    if task is None:
-        return None
-    message = conn.execute("SELECT * FROM messages WHERE id = ?", (task["message_id"],)).fetchone()
-    return Delivery.from_rows(task, message) if message is not None else None
+    row = conn.execute(
+        "SELECT t.id, t.message_id, t.url, t.next_at, t.retried, t.max_retries, t.queue_name, t.endpoint_name, "
+        "m.meta, m.body, m.topic_name, m.schedule_id FROM tasks t JOIN messages m ON m.id = t.message_id "
+        f"WHERE t.id = ? AND t.state IN {_PENDING_SQL}",
+        (task_id,),
+    ).fetchone()
+    return Delivery.from_rows(row, row) if row is not None else None
 
 
 def mark_active(conn: Conn, d: Delivery, at: int) -> None:
@@ -219,13 +221,11 @@ def mark_active(conn: Conn, d: Delivery, at: int) -> None:
 
 
 def _finish_message(conn: Conn, message_id: str) -> None:
-    if (
-        conn.execute(
-            f"SELECT 1 FROM tasks WHERE message_id = ? AND state IN {_PENDING_SQL} LIMIT 1", (message_id,)
-        ).fetchone()
-        is None
-    ):
-        conn.execute("UPDATE messages SET done = 1 WHERE id = ?", (message_id,))
+    conn.execute(
+        "UPDATE messages SET done = 1 WHERE id = ? AND NOT EXISTS "
+        f"(SELECT 1 FROM tasks WHERE message_id = ? AND state IN {_PENDING_SQL})",
+        (message_id, message_id),
+    )
 
 
 def _b64(data: bytes) -> str:
