@@ -13,6 +13,7 @@ other flags (keyword → `--flag value`; True → bare `--flag`).
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -161,6 +162,26 @@ def _handler(sink: Sink) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
+
+
+def read_request(conn: socket.socket) -> tuple[bytes, bytes]:
+    """One HTTP/1.1 request from a raw socket: (its head, without the blank line; its body, by the first
+    Content-Length). Stops early when the peer closes."""
+    raw = b""
+    while b"\r\n\r\n" not in raw:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        raw += chunk
+    head, _, body = raw.partition(b"\r\n\r\n")
+    found = re.search(rb"(?im)^content-length:[ \t]*(\d+)", head)
+    length = int(found.group(1)) if found else 0
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head, body
 
 
 class _SinkServer(ThreadingHTTPServer):

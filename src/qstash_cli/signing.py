@@ -34,23 +34,23 @@ def _quiet() -> Iterator[None]:
         yield
 
 
-def body_hash(body: bytes) -> str:
-    """base64url(sha256(body)) without padding."""
-    return base64.urlsafe_b64encode(hashlib.sha256(body).digest()).decode().rstrip("=")
-
-
-_JWT_HEADER = base64.urlsafe_b64encode(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
-
-
 def _b64url(data: bytes) -> bytes:
     return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def body_hash(body: bytes) -> str:
+    """base64url(sha256(body)) without padding."""
+    return _b64url(hashlib.sha256(body).digest()).decode()
+
+
+_JWT_HEADER = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
 
 
 def sign(key: str, url: str, body: bytes, *, now: int | None = None, ttl: int = 300) -> str:
     """A signature for a request to `url` carrying `body`, valid for `ttl` seconds from `now`.
 
     HS256 written out here (header, claims, HMAC-SHA256; byte for byte what `jwt.encode` gives, which
-    tests/unit/test_signing.py checks): `qstash dev` signs every delivery, and PyJWT's encode — key checks, a warnings
+    tests/server/test_signing.py checks): `qstash dev` signs every delivery, and PyJWT's encode — key checks, a warnings
     filter, a JSON encoder class — took ~30% of the delivery path's time (benchmarks/README.md). Verifying stays
     PyJWT's."""
     issued = int(time.time()) if now is None else int(now)
@@ -63,7 +63,7 @@ def sign(key: str, url: str, body: bytes, *, now: int | None = None, ttl: int = 
         "jti": "jwt_" + f"{_jti.getrandbits(96):024x}",
         "body": body_hash(body),
     }
-    signing_input = _JWT_HEADER.rstrip(b"=") + b"." + _b64url(json.dumps(claims, separators=(",", ":")).encode())
+    signing_input = _JWT_HEADER + b"." + _b64url(json.dumps(claims, separators=(",", ":")).encode())
     mac = hmac.new(key.encode(), signing_input, hashlib.sha256).digest()
     return (signing_input + b"." + _b64url(mac)).decode()
 

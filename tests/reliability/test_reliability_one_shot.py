@@ -23,6 +23,7 @@ from qstash_cli.api import transport
 from qstash_cli.api.stdlib_wire import Wire
 from qstash_cli.api.transport import Transport
 from qstash_cli.errors import NetworkError, QstashError
+from tests.live import read_request
 from tests.reliability.faulty import faulty_server, refused_url
 
 TOKEN = "tok_one_shot_secret_0123456789"
@@ -355,16 +356,7 @@ class _RawServer:
                 continue
             with conn:
                 conn.settimeout(5)
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
-                head, _, body = data.partition(b"\r\n\r\n")
-                length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1)) if b"ength" in head else 0
-                while len(body) < length:
-                    body += conn.recv(65536)
+                read_request(conn)
                 with contextlib.suppress(OSError):  # the client may have given up (an endless head)
                     conn.sendall(self.answer)
                     conn.shutdown(socket.SHUT_WR)

@@ -44,7 +44,7 @@ def test_auth_and_errors_match_the_other_routes(dev_server) -> None:
         assert "Upstash-Delay" in _json_error(c.post(f"/v2/publish/{DEST}", headers={"Upstash-Delay": "soon"}), 400)
         assert "retries" in _json_error(c.post(f"/v2/publish/{DEST}", headers={"Upstash-Retries": "999"}), 412)
         assert "not found" in _json_error(c.post("/v2/publish/no-such-group", headers=DELAY), 404)
-    head = _request(dev_server.port, b"", extra=f"Content-Length: {10**9}\r\n\r\n")  # and no body sent
+    head = _request(dev_server.port, extra=f"Content-Length: {10**9}\r\n\r\n")  # and no body sent
     [(status, answer)] = _answers(_raw(dev_server.port, head))
     assert status == 413 and "exceeds the limit" in answer["error"]
 
@@ -68,7 +68,7 @@ def _raw(port: int, payload: bytes, *, pause: float = 0.0, then: bytes = b"") ->
             got += chunk
 
 
-def _request(port: int, body: bytes, *, extra: str = "") -> bytes:
+def _request(port: int, *, extra: str = "") -> bytes:
     head = (
         f"POST /v2/publish/{DEST} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {devcreds.DEV_TOKEN}\r\n"
         f"Upstash-Delay: 1h\r\nContent-Type: text/plain\r\n{extra}"
@@ -96,14 +96,14 @@ def _stored_body(dev_server, message_id: str) -> str:
 def test_a_body_sent_after_the_headers_is_read_whole(dev_server) -> None:
     """The headers alone first, the body 0.3 s later: the lane waits for it (no `BODY_RECEIVED` mark on the scope)."""
     body = b"late body"
-    head = _request(dev_server.port, body, extra=f"Content-Length: {len(body)}\r\n\r\n")
+    head = _request(dev_server.port, extra=f"Content-Length: {len(body)}\r\n\r\n")
     [(status, answer)] = _answers(_raw(dev_server.port, head, pause=0.3, then=body))
     assert status == 200
     assert _stored_body(dev_server, answer["messageId"]) == "late body"
 
 
 def test_a_chunked_body_is_read_whole(dev_server) -> None:
-    head = _request(dev_server.port, b"", extra="Transfer-Encoding: chunked\r\n\r\n")
+    head = _request(dev_server.port, extra="Transfer-Encoding: chunked\r\n\r\n")
     [(status, answer)] = _answers(
         _raw(dev_server.port, head + b"5\r\nhello\r\n", pause=0.2, then=b"6\r\n world\r\n0\r\n\r\n")
     )
@@ -114,7 +114,7 @@ def test_a_chunked_body_is_read_whole(dev_server) -> None:
 @pytest.mark.parametrize("count", [2, 5])
 def test_pipelined_publishes_are_answered_in_order_each_in_one_piece(dev_server, count: int) -> None:
     bodies = [f"pipelined {i}".encode() for i in range(count)]
-    payload = b"".join(_request(dev_server.port, b, extra=f"Content-Length: {len(b)}\r\n\r\n") + b for b in bodies)
+    payload = b"".join(_request(dev_server.port, extra=f"Content-Length: {len(b)}\r\n\r\n") + b for b in bodies)
     answers = _answers(_raw(dev_server.port, payload))
     assert [status for status, _ in answers] == [200] * count
     assert [_stored_body(dev_server, a["messageId"]) for _, a in answers] == [b.decode() for b in bodies]

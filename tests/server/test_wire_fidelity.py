@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from qstash import QStash, Receiver
 
+from tests.live import read_request
 from tests.server.helpers import wait_until
 
 
@@ -31,20 +32,8 @@ class RawSink:
                 return
             with conn:
                 conn.settimeout(5)
-                raw = b""
-                while b"\r\n\r\n" not in raw:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        break
-                    raw += chunk
-                head, _, rest = raw.partition(b"\r\n\r\n")
-                lengths = [int(v) for k, v in _fields(head) if k == "content-length"]
-                while lengths and len(rest) < lengths[0]:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        break
-                    rest += chunk
-                self.requests.append(head + b"\r\n\r\n" + rest)
+                head, body = read_request(conn)
+                self.requests.append(head + b"\r\n\r\n" + body)
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
 
 

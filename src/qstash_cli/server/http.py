@@ -53,8 +53,8 @@ def to_response(value: Any) -> Response:
 Handler = Callable[[Request], Awaitable[Any]]
 
 
-def error_of(exc: Exception) -> tuple[int, str] | None:
-    """(status, message) of a domain error, as every route answers it; None for anything else (a 500)."""
+def error_of(exc: Exception) -> tuple[int, str]:
+    """(status, message) of a domain error (one of DOMAIN_ERRORS), as every route answers it."""
     if isinstance(exc, ApiError):
         return exc.status, exc.message
     if isinstance(exc, NotFound):
@@ -63,9 +63,7 @@ def error_of(exc: Exception) -> tuple[int, str] | None:
         return 412, str(exc)
     if isinstance(exc, BadValue):
         return 400, str(exc)
-    if isinstance(exc, DiskFull):  # nothing was stored: never a 2xx
-        return 507, f"insufficient storage: {exc}; nothing was stored"
-    return None
+    return 507, f"insufficient storage: {exc}; nothing was stored"  # DiskFull: nothing was stored, never a 2xx
 
 
 DOMAIN_ERRORS = (ApiError, NotFound, LimitError, BadValue, DiskFull)
@@ -92,8 +90,7 @@ def endpoint(fn: Handler, *, authenticated: bool = True) -> Callable[[Request], 
         try:
             return to_response(await fn(request))
         except DOMAIN_ERRORS as exc:
-            status, message = error_of(exc) or (500, "internal server error")
-            return error(status, message)
+            return error(*error_of(exc))
 
     return wrapper
 

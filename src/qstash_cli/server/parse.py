@@ -19,18 +19,18 @@ class BadValue(ValueError):
     """A header or field value that cannot be parsed; the message is shown to the client."""
 
 
+_durations: dict[str, float] = {}  # spelling → seconds, for the few spellings a client repeats on every publish
+
+
 def duration(value: str, *, name: str = "duration") -> float:
     """Seconds in `50s`, `3m`, `1h30m`, `1d10h30m`, `500ms` or a bare number of seconds."""
     seconds = _durations.get(value)
     if seconds is not None:
         return seconds
     seconds = _duration(value, name)
-    if len(_durations) < 1024:  # the few spellings a client repeats on every publish
+    if len(_durations) < 1024:
         _durations[value] = seconds
     return seconds
-
-
-_durations: dict[str, float] = {}
 
 
 def _duration(value: str, name: str) -> float:

@@ -118,7 +118,7 @@ class Publish:
         except ClientDisconnect:
             return None
         except DOMAIN_ERRORS as exc:
-            status, message = error_of(exc) or (500, "")
+            status, message = error_of(exc)
             return await _answer(send, status, {"error": message})
         except Exception as exc:  # noqa: BLE001 - answered as app.py's server_error answers the other routes
             sys.stderr.write(f"internal error on POST {scope['path']}: {type(exc).__name__}: {exc}\n")
