@@ -281,3 +281,17 @@ def test_flow_control_parallelism(dev_server, sink):
         assert c.get("/v2/flowControl/k1").json()["flowControlKey"] == "k1"
         reqs = sink.wait_for(3, timeout=10)
     assert all(b.time - a.time >= 0.28 for a, b in zip(reqs, reqs[1:], strict=False))
+
+
+def test_an_attempt_logs_active_once_whether_quick_or_slow(dev_server, sink):
+    """A quick attempt's ACTIVE entry goes in with its outcome; a slow one's while it runs (after 0.2 s): one each,
+    before the outcome, and a retry of a slow attempt gets its own."""
+    sink.respond(path="/slow", delay=0.6, status=500, times=1)
+    sink.respond(path="/slow", delay=0.6, times=1)
+    with dev_server.client() as c:
+        quick = _publish(c, f"{sink.url}/quick").json()["messageId"]
+        slow = _publish(c, f"{sink.url}/slow", **{"Upstash-Retries": "1"}).json()["messageId"]
+        sink.wait_for(3, timeout=10)
+        wait_until(lambda: "DELIVERED" in states(c, slow) and "DELIVERED" in states(c, quick))
+        assert states(c, quick) == ["CREATED", "ACTIVE", "DELIVERED"]
+        assert states(c, slow) == ["CREATED", "ACTIVE", "ERROR", "RETRY", "ACTIVE", "DELIVERED"]

@@ -138,3 +138,52 @@ def test_garbage_refused_and_header_injection_are_errors():
             await c.request("POST", f"http://127.0.0.1:{port}/", [], b"", connect_timeout=5, limit=10)
 
     run(go())
+
+
+def test_the_deadline_covers_the_whole_exchange_and_drops_the_connection():
+    """`timeout=`: one timer for the exchange (the engine's delivery timeout); a peer that never answers costs
+    exactly that, its connection is closed, and the next request goes on a fresh one."""
+
+    async def go():
+        ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        silent: list[asyncio.StreamWriter] = []
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            if not silent:  # the first connection never answers
+                silent.append(writer)
+                await asyncio.sleep(10)
+                return
+            writer.write(ok)
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        url = f"http://u%40x:p%3Aw@127.0.0.1:{server.sockets[0].getsockname()[1]}/a b?q=1 2"
+        c = _client()
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        with pytest.raises(TimeoutError):
+            await c.request("POST", url, [], b"x", connect_timeout=5, limit=10, timeout=0.3)
+        took = loop.time() - start
+        r = await c.request("POST", url, [], b"x", connect_timeout=5, limit=10, timeout=5)
+        c.close()
+        server.close()
+        return took, r, silent
+
+    took, r, silent = run(go())
+    assert 0.25 <= took < 2 and (r.status, r.body) == (200, b"ok")
+    assert len(silent) == 1  # the second request did not reuse the timed-out connection
+
+
+def test_a_url_is_taken_apart_as_urlsplit_does():
+    from qstash_cli.server.outbound import _target
+
+    t = _target("http://u%40x:p%3Aw@Example.COM:8081/a b?q=1 2")
+    assert (t.scheme, t.host, t.port, t.netloc) == ("http", "example.com", 8081, "Example.COM:8081")
+    assert t.target == "/a%20b?q=1%202"
+    assert t.basic == "Basic dUB4OnA6dw=="  # base64 of "u@x:p:w"
+    assert (_target("https://h").port, _target("https://h").target, _target("https://h").basic) == (443, "/", None)
+    for bad in ("ftp://h/x", "http:///nohost", "http://h:99999/"):
+        with pytest.raises(ValueError):
+            _target(bad)

@@ -134,6 +134,12 @@ class _Transport:
     def close(self) -> None:
         self.closed = True
 
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
     def get_extra_info(self, name: str) -> str:
         return f"info:{name}"
 

@@ -46,12 +46,17 @@ class Coalescing:
     """A transport whose writes made during one turn of the event loop leave in one system call (at the end of the
     turn, or before `close`); everything else is the wrapped transport's."""
 
-    __slots__ = ("_t", "_loop", "_out")
+    __slots__ = ("_t", "_loop", "_out", "is_closing", "pause_reading", "resume_reading", "get_extra_info")
 
     def __init__(self, transport: Any, loop: Any) -> None:
         self._t = transport
         self._loop = loop
         self._out: list[bytes] = []
+        # called on every request: the transport's own methods, not a lookup through __getattr__
+        self.is_closing = transport.is_closing
+        self.pause_reading = transport.pause_reading
+        self.resume_reading = transport.resume_reading
+        self.get_extra_info = transport.get_extra_info
 
     def write(self, data: bytes) -> None:
         if not data:

@@ -10,7 +10,9 @@ from typing import Any
 from qstash_cli.server import workflow
 from qstash_cli.server.filters import Filters, Params
 from qstash_cli.server.ids import dlq_id, new_id, new_signing_key
-from qstash_cli.server.models import FINAL, PENDING, Delivery, MessageSpec, Outcome, Target, label_column
+from qstash_cli.server.logrows import LOG_SQL, add_log, log_row
+from qstash_cli.server.models import PENDING, Delivery, MessageSpec, Outcome, Target, label_column
+from qstash_cli.server.store import unguarded
 from qstash_cli.server.wire import compact
 
 Conn = sqlite3.Connection
@@ -39,111 +41,84 @@ def rotate_keys(conn: Conn) -> tuple[str, str]:
     return current, nxt
 
 
-# -- logs -------------------------------------------------------------------------------------------------------
-
-
-def add_log(
-    conn: Conn,
-    time: int,
-    state: str,
-    d: Delivery,
-    *,
-    error: str | None = None,
-    next_delivery_time: int | None = None,
-    outcome: Outcome | None = None,
-) -> None:
-    """Append one state change of a task to the log; an attempt's row (DELIVERED, ERROR) keeps the request headers
-    as sent and the response."""
-    status = header = body = sent = None
-    if outcome is not None and outcome.status is not None:
-        status = outcome.status
-        header = json.dumps(outcome.headers)
-        body = base64.b64encode(outcome.body[:4096]).decode()
-    if outcome is not None and outcome.request_headers is not None and state in ("DELIVERED", "ERROR"):
-        sent = json.dumps(outcome.request_headers)
-    conn.execute(
-        "INSERT INTO logs (time, message_id, task_id, state, error, next_delivery_time, url, topic_name, "
-        "endpoint_name, schedule_id, queue_name, label, response_status, response_header, response_body, "
-        "request_header) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            time,
-            d.message_id,
-            d.task_id,
-            state,
-            error,
-            next_delivery_time,
-            d.url,
-            d.topic_name,
-            d.endpoint_name,
-            d.schedule_id,
-            d.queue_name,
-            label_column(d.meta),
-            status,
-            header,
-            body,
-            sent,
-        ),
-    )
-
-
 # -- publish ----------------------------------------------------------------------------------------------------
+
+MESSAGE_SQL = (
+    "INSERT INTO messages (id, created_at, url, topic_name, queue_name, schedule_id, label, meta, body) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+TASK_SQL = (
+    "INSERT INTO tasks (id, message_id, url, endpoint_id, endpoint_name, queue_name, state, retried, max_retries, "
+    "next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, 'CREATED', 0, ?, ?, ?)"
+)
 
 
 def insert_message(conn: Conn, spec: MessageSpec) -> list[Delivery]:
     """Store a message and one CREATED task per target."""
-    conn.execute(
-        "INSERT INTO messages (id, created_at, url, topic_name, queue_name, schedule_id, label, meta, body) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            spec.id,
-            spec.created_at,
-            spec.url,
-            spec.topic_name,
-            spec.queue_name,
-            spec.schedule_id,
-            spec.label,
-            json.dumps(spec.meta),
-            spec.body,
-        ),
-    )
-    if "wf" in spec.meta:
-        workflow.bind(conn, spec.id, spec.meta["wf"], spec.new_run, spec.created_at)
-    deliveries = []
-    for target in spec.targets:
-        task_id = new_id("tsk")
-        spec.task_ids.append(task_id)
-        conn.execute(
-            "INSERT INTO tasks (id, message_id, url, endpoint_id, endpoint_name, queue_name, state, retried, "
-            "max_retries, next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, 'CREATED', 0, ?, ?, ?)",
+    return insert_messages(conn, [spec])[0]
+
+
+def insert_messages(conn: Conn, specs: list[MessageSpec]) -> list[list[Delivery]]:
+    """Store messages, each with one CREATED task (and its CREATED log row) per target: one statement per table
+    for all of them. Returns each message's deliveries."""
+    messages, tasks, logs, out = [], [], [], []
+    dumps = json.dumps
+    for spec in specs:
+        spec.task_ids = []
+        messages.append(
             (
-                task_id,
                 spec.id,
-                target.url,
-                target.endpoint_id,
-                target.endpoint_name,
-                spec.queue_name,
-                spec.max_retries,
-                spec.not_before,
                 spec.created_at,
-            ),
+                spec.url,
+                spec.topic_name,
+                spec.queue_name,
+                spec.schedule_id,
+                spec.label,
+                dumps(spec.meta),
+                spec.body,
+            )
         )
-        d = Delivery(
-            task_id=task_id,
-            message_id=spec.id,
-            url=target.url,
-            next_at=spec.not_before,
-            retried=0,
-            max_retries=spec.max_retries,
-            meta=spec.meta,
-            body=spec.body,
-            queue_name=spec.queue_name,
-            topic_name=spec.topic_name,
-            endpoint_name=target.endpoint_name,
-            schedule_id=spec.schedule_id,
-        )
-        add_log(conn, spec.created_at, "CREATED", d, next_delivery_time=spec.not_before)
-        deliveries.append(d)
-    return deliveries
+        deliveries = []
+        for target in spec.targets:
+            task_id = new_id("tsk")
+            spec.task_ids.append(task_id)  # emptied above: the job may run twice (`store.unguarded`)
+            tasks.append(
+                (
+                    task_id,
+                    spec.id,
+                    target.url,
+                    target.endpoint_id,
+                    target.endpoint_name,
+                    spec.queue_name,
+                    spec.max_retries,
+                    spec.not_before,
+                    spec.created_at,
+                )
+            )
+            d = Delivery(
+                task_id=task_id,
+                message_id=spec.id,
+                url=target.url,
+                next_at=spec.not_before,
+                retried=0,
+                max_retries=spec.max_retries,
+                meta=spec.meta,
+                body=spec.body,
+                queue_name=spec.queue_name,
+                topic_name=spec.topic_name,
+                endpoint_name=target.endpoint_name,
+                schedule_id=spec.schedule_id,
+            )
+            logs.append(log_row(spec.created_at, "CREATED", d, next_delivery_time=spec.not_before))
+            deliveries.append(d)
+        out.append(deliveries)
+    conn.executemany(MESSAGE_SQL, messages)
+    for spec in specs:
+        if "wf" in spec.meta:
+            workflow.bind(conn, spec.id, spec.meta["wf"], spec.new_run, spec.created_at)
+    conn.executemany(TASK_SQL, tasks)
+    conn.executemany(LOG_SQL, logs)
+    return out
 
 
 def publish(
@@ -153,7 +128,7 @@ def publish(
     earlier = dedup_lookup(conn, dedup_key, now)
     if earlier is not None:
         return earlier, []
-    deliveries = [d for spec in specs for d in insert_message(conn, spec)]
+    deliveries = [d for ds in insert_messages(conn, specs) for d in ds]
     dedup_remember(conn, dedup_key, expires_at, response)
     return None, deliveries
 
@@ -172,9 +147,20 @@ def dedup_remember(conn: Conn, dedup_key: str | None, expires_at: int, response:
         conn.execute("INSERT OR REPLACE INTO dedup VALUES (?, ?, ?)", (dedup_key, expires_at, json.dumps(response)))
 
 
+@unguarded
 def publish_many(conn: Conn, items: list[tuple[list[MessageSpec], str | None, Any]], expires_at: int, now: int) -> list:
-    """`publish` for several requests (a batch) in one job."""
-    return [publish(conn, specs, key, expires_at, response, now) for specs, key, response in items]
+    """`publish` for several requests (a batch, or the lane's publishes of one turn) in one job: those without a
+    deduplication id stored with one statement per table, the others one by one, in order."""
+    out: list[Any] = [None] * len(items)
+    plain = [i for i, (_, key, _) in enumerate(items) if not key]
+    if plain:
+        stored = iter(insert_messages(conn, [spec for i in plain for spec in items[i][0]]))
+        for i in plain:
+            out[i] = None, [d for _ in items[i][0] for d in next(stored)]
+    for i, (specs, key, response) in enumerate(items):
+        if key:
+            out[i] = publish(conn, specs, key, expires_at, response, now)
+    return out
 
 
 def prune_dedup(conn: Conn, now: int) -> int:
@@ -213,6 +199,7 @@ def load_delivery(conn: Conn, task_id: str) -> Delivery | None:
     return Delivery.from_rows(row, row) if row is not None else None
 
 
+@unguarded
 def mark_active(conn: Conn, d: Delivery, at: int) -> None:
     """An attempt started."""
     cur = conn.execute("UPDATE tasks SET state = 'ACTIVE' WHERE id = ? AND state IN ('CREATED', 'RETRY')", (d.task_id,))
@@ -301,41 +288,49 @@ def _callback_spec(
     )
 
 
-def record_attempt(conn: Conn, d: Delivery, o: Outcome) -> list[Delivery]:
-    """Store an attempt's outcome; returns tasks to schedule (the retry, callback messages)."""
-    row = conn.execute("SELECT state FROM tasks WHERE id = ?", (d.task_id,)).fetchone()
-    if row is None or row["state"] in FINAL:
-        return []
-    if row["state"] != "ACTIVE":  # a quick attempt: its start is logged now
-        add_log(conn, o.started, "ACTIVE", d)
+@unguarded
+def record_attempt(conn: Conn, d: Delivery, o: Outcome, marked: bool = False) -> list[Delivery]:
+    """Store an attempt's outcome; returns tasks to schedule (the retry, callback messages). `marked`: the attempt's
+    ACTIVE entry is in already (`mark_active`, for an attempt that took a while); else it goes in now. A task no
+    longer pending (cancelled meanwhile) stays as it is: nothing is stored."""
     now = o.finished
     ok = o.ok
+    error = None if ok else o.error or f"destination responded with status {o.status}"
+    if ok:
+        cur = conn.execute(
+            f"UPDATE tasks SET state = 'DELIVERED', completed_at = ?, error = NULL WHERE id = ? AND state IN "
+            f"{_PENDING_SQL}",
+            (now, d.task_id),
+        )
+    elif o.retry_at is not None:
+        cur = conn.execute(
+            "UPDATE tasks SET state = 'RETRY', retried = retried + 1, next_at = ?, last_error_at = ?, error = ? "
+            f"WHERE id = ? AND state IN {_PENDING_SQL}",
+            (o.retry_at, now, error, d.task_id),
+        )
+    else:
+        cur = conn.execute(
+            "UPDATE tasks SET state = 'FAILED', completed_at = ?, last_error_at = ?, error = ? WHERE id = ? AND "
+            f"state IN {_PENDING_SQL}",
+            (now, now, error, d.task_id),
+        )
+    if not cur.rowcount:
+        return []
+    # the attempt's log rows, in order, go in with one statement
+    logs = [] if marked else [log_row(o.started, "ACTIVE", d)]
     follow: list[Delivery] = []
     dlq: str | None = None
     if ok:
-        conn.execute(
-            "UPDATE tasks SET state = 'DELIVERED', completed_at = ?, error = NULL WHERE id = ?", (now, d.task_id)
-        )
-        add_log(conn, now, "DELIVERED", d, outcome=o)
+        logs.append(log_row(now, "DELIVERED", d, outcome=o))
     else:
-        error = o.error or f"destination responded with status {o.status}"
-        add_log(conn, now, "ERROR", d, error=error, outcome=o)
+        logs.append(log_row(now, "ERROR", d, error=error, outcome=o))
         if o.retry_at is not None:
-            conn.execute(
-                "UPDATE tasks SET state = 'RETRY', retried = retried + 1, next_at = ?, last_error_at = ?, error = ? "
-                "WHERE id = ?",
-                (o.retry_at, now, error, d.task_id),
-            )
-            add_log(conn, now, "RETRY", d, error=error, next_delivery_time=o.retry_at)
+            logs.append(log_row(now, "RETRY", d, error=error, next_delivery_time=o.retry_at))
             follow.append(
                 Delivery(**{**d.__dict__, "retried": d.retried + 1, "next_at": o.retry_at})  # type: ignore[arg-type]
             )
         else:
-            conn.execute(
-                "UPDATE tasks SET state = 'FAILED', completed_at = ?, last_error_at = ?, error = ? WHERE id = ?",
-                (now, now, error, d.task_id),
-            )
-            add_log(conn, now, "FAILED", d, error=error, outcome=o)
+            logs.append(log_row(now, "FAILED", d, error=error, outcome=o))
             dlq = dlq_id(now)
             conn.execute(
                 "INSERT INTO dlq (id, seq, message_id, task_id, created_at, url, topic_name, queue_name, schedule_id, "
@@ -357,6 +352,7 @@ def record_attempt(conn: Conn, d: Delivery, o: Outcome) -> list[Delivery]:
                     error,
                 ),
             )
+    conn.executemany(LOG_SQL, logs)
     if o.retry_at is None:
         _finish_message(conn, d.message_id)
         if d.meta.get("wfFailureOf"):

@@ -95,6 +95,7 @@ class Engine:
         self.workers = workers
         self.default_timeout = default_timeout
         self.log = log or (lambda line: None)
+        self.quiet = log is None  # no delivery lines to format (`qstash dev --quiet`)
         self.cancelled: set[str] = set()
         self.queues: dict[str, QueueState] = {}
         self.flows: dict[str, flows.Flow] = {}
@@ -325,7 +326,8 @@ class Engine:
                 self.runs.expect(wf["run"], d.message_id, next_step)
         # ACTIVE is stored only for attempts still running after a moment; quick ones get their ACTIVE log entry
         # with the outcome (one write per attempt instead of two).
-        mark = asyncio.get_running_loop().call_later(MARK_ACTIVE_AFTER, self.store.submit, data.mark_active, d, started)
+        marked: list[bool] = []  # the ACTIVE entry went in while the attempt ran
+        mark = asyncio.get_running_loop().call_later(MARK_ACTIVE_AFTER, self._mark_active, d, started, marked)
         try:
             outcome = await self._send(d, started, client, extra)
         finally:
@@ -334,24 +336,29 @@ class Engine:
                 self.runs.expect(wf["run"], d.message_id, None)
         if wf:
             outcome = refused_trigger(wf, outcome)
-        follow = await self._record(d, outcome)
+        follow = await self._record(d, outcome, bool(marked))
         if wf and wf["kind"] != "call" and not outcome.ok and outcome.retry_at is None:
             self.run_failed(wf["run"])
-        status = outcome.status if outcome.status is not None else "ERR"
-        note = f" ({outcome.error})" if outcome.error else ""
-        retry = f" retry in {(outcome.retry_at - outcome.finished) / 1000:.3g}s" if outcome.retry_at else ""
-        self.log(
-            f"deliver {d.meta.get('method', 'POST')} {d.url} {status} {outcome.finished - started}ms "
-            f"{d.message_id} retried={d.retried}{note}{retry}"
-        )
+        if not self.quiet:
+            status = outcome.status if outcome.status is not None else "ERR"
+            note = f" ({outcome.error})" if outcome.error else ""
+            retry = f" retry in {(outcome.retry_at - outcome.finished) / 1000:.3g}s" if outcome.retry_at else ""
+            self.log(
+                f"deliver {d.meta.get('method', 'POST')} {d.url} {status} {outcome.finished - started}ms "
+                f"{d.message_id} retried={d.retried}{note}{retry}"
+            )
         return follow
 
-    async def _record(self, d: Delivery, outcome: Outcome) -> list[Delivery]:
+    def _mark_active(self, d: Delivery, started: int, marked: list[bool]) -> None:
+        marked.append(True)
+        self.store.submit(data.mark_active, d, started)
+
+    async def _record(self, d: Delivery, outcome: Outcome, marked: bool) -> list[Delivery]:
         """Store an attempt's outcome. While the disk is full, keep trying to store it (every RECORD_RETRY s) instead
         of failing the worker, which would send the request again."""
         while True:
             try:
-                return await self.store.run(data.record_attempt, d, outcome)
+                return await self.store.run(data.record_attempt, d, outcome, marked)
             except DiskFull as exc:
                 self.log(f"cannot store the outcome of {d.message_id}: {exc}; trying again in {RECORD_RETRY:g}s")
                 await asyncio.sleep(RECORD_RETRY)
@@ -395,15 +402,15 @@ class Engine:
         flat: dict[str, str] = {}
         sent = self.headers_for(d, extra)
         try:
-            async with asyncio.timeout(timeout):  # the whole exchange, not just each read
-                response = await client.request(
-                    d.meta.get("method", "POST"),
-                    d.url,
-                    sent,
-                    d.body,
-                    connect_timeout=min(timeout, 10.0),
-                    limit=RESPONSE_LIMIT,  # keep what the logs and callbacks can carry
-                )
+            response = await client.request(
+                d.meta.get("method", "POST"),
+                d.url,
+                sent,
+                d.body,
+                connect_timeout=min(timeout, 10.0),
+                limit=RESPONSE_LIMIT,  # keep what the logs and callbacks can carry
+                timeout=timeout,  # the whole exchange, not just each read
+            )
             status, resp_body = response.status, response.body
             for name, value in response.headers:
                 resp_headers.setdefault(name.title(), []).append(value)

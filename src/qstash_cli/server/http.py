@@ -200,15 +200,20 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            path = scope.get("raw_path", scope["path"].encode()).decode("latin-1", "replace")
-            if len(path) > 160:
-                path = path[:157] + "..."
-            ms = (time.perf_counter() - start) * 1000
-            sys.stderr.write(f"{scope['method']} {_redact(path)} {status[0]} {ms:.1f}ms\n")
+            raw_path = scope.get("raw_path") or scope["path"].encode()
+            sys.stderr.write(access_line(scope["method"], raw_path, status[0], time.perf_counter() - start))
 
     @staticmethod
     async def app_send(send: Send, message: Message) -> None:
         await send(message)
+
+
+def access_line(method: str, raw_path: bytes, status: int, seconds: float) -> str:
+    """One request's log line: `METHOD path status ms`, the path cut at 160 characters, its token redacted."""
+    path = raw_path.decode("latin-1", "replace")
+    if len(path) > 160:
+        path = path[:157] + "..."
+    return f"{method} {_redact(path)} {status} {seconds * 1000:.1f}ms\n"
 
 
 def _redact(path: str) -> str:

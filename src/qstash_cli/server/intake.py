@@ -83,6 +83,14 @@ def refuse_own_url(srv: Server, url: str | None, what: str = "destination") -> N
         raise ApiError(400, f"{what} {url[:200]} is this qstash dev server itself: that would deliver to its own API")
 
 
+def refuse_own_urls(srv: Server, targets: list[Target], meta: dict[str, Any]) -> None:
+    """`refuse_own_url` for each target and for the callbacks."""
+    for target in targets:
+        refuse_own_url(srv, target.url)
+    for kind in ("callback", "failureCallback"):
+        refuse_own_url(srv, meta.get(kind), kind)
+
+
 async def resolve_targets(
     srv: Server, destination: str, cache: dict[str, Any] | None = None
 ) -> tuple[list[Target], dict[str, Any] | None]:
@@ -161,10 +169,7 @@ async def prepare(
         earlier, response = await create_schedule(srv, cfg, destination, body, now, key=key)
         return Prepared([], key, earlier or response, duplicate=earlier is not None)
     targets, topic = await resolve_targets(srv, destination, cache)
-    for target in targets:
-        refuse_own_url(srv, target.url)
-    for kind in ("callback", "failureCallback"):
-        refuse_own_url(srv, cfg.meta.get(kind), kind)
+    refuse_own_urls(srv, targets, cfg.meta)
     if queue:
         check_name(queue, "queue name")
         if cache is None or ("queue", queue) not in cache:
@@ -172,6 +177,27 @@ async def prepare(
             srv.engine.set_queue(queue, q["parallelism"], q["paused"])
             if cache is not None:
                 cache[("queue", queue)] = True
+    prepared = build(srv, cfg, bag, body, destination, targets, topic, api=api, now=now, queue=queue)
+    if admission is not None and admission.new_run is not None:
+        admission.new_run["config"]["triggerMessageId"] = prepared.specs[0].id
+        prepared.specs[0].new_run = admission.new_run
+    return prepared
+
+
+def build(
+    srv: Server,
+    cfg: Any,
+    bag: dict[str, str],
+    body: bytes,
+    destination: str,
+    targets: list[Target],
+    topic: dict[str, Any] | None,
+    *,
+    api: str,
+    now: int,
+    queue: str | None = None,
+) -> Prepared:
+    """The last, synchronous step of `prepare`: the messages and the answer."""
     specs = make_specs(
         cfg.meta,
         body,
@@ -183,9 +209,6 @@ async def prepare(
         topic=topic,
         queue_name=queue,
     )
-    if admission is not None and admission.new_run is not None:
-        admission.new_run["config"]["triggerMessageId"] = specs[0].id
-        specs[0].new_run = admission.new_run
     response: Any
     if topic is not None and api == "v2":
         response = [{"messageId": s.id, "url": s.url} for s in specs]
@@ -196,10 +219,36 @@ async def prepare(
     return Prepared(specs, dedup_key(cfg, bag, destination, body), response)
 
 
+def prepare_direct(srv: Server, bag: dict[str, str], body: bytes, url: str, *, caller_ip: str, now: int) -> Prepared:
+    """`prepare` for the commonest publish, without a database read: a v2 publish straight to a URL, not made by a
+    workflow or by one of this server's deliveries (`DIRECT_EXCLUDED` headers absent). Raises as `prepare` does."""
+    if len(body) > srv.quota.max_message_size:
+        raise ApiError(413, f"message size {len(body)} bytes exceeds the limit of {srv.quota.max_message_size}")
+    cfg = parse_config(bag, quota=srv.quota, caller_ip=caller_ip, api="v2", now=now)
+    targets = [Target(check_url(url))]
+    refuse_own_urls(srv, targets, cfg.meta)
+    return build(srv, cfg, bag, body, url, targets, None, api="v2", now=now)
+
+
+DIRECT_EXCLUDED = ("upstash-workflow-runid", "upstash-message-id")  # headers `prepare` must look something up for
+
+
 async def commit(srv: Server, items: list[Prepared], now: int) -> list[tuple[int, Any, dict[str, str]]]:
     """Store prepared publishes in one database job; (status, JSON body, headers) for each."""
+    job = storage_job(srv, items, now)
+    return answers(srv, items, await srv.store.run(*job) if job else [])
+
+
+def storage_job(srv: Server, items: list[Prepared], now: int) -> tuple | None:
+    """The database job (function and arguments) storing `items`, or None when none of them stores anything."""
     todo = [(p.specs, p.key, p.response) for p in items if p.specs]
-    results = iter(await srv.store.run(data.publish_many, todo, now + srv.dedup_window_ms, now) if todo else [])
+    return (data.publish_many, todo, now + srv.dedup_window_ms, now) if todo else None
+
+
+def answers(srv: Server, items: list[Prepared], stored: list) -> list[tuple[int, Any, dict[str, str]]]:
+    """(status, JSON body, headers) for each of `items` once `storage_job` has committed (`stored`, its result);
+    the new deliveries go to the engine."""
+    results = iter(stored)
     out = []
     for p in items:
         dup_headers = {"Upstash-Deduplication-Id": p.key.split(":", 1)[1] if p.key else ""}

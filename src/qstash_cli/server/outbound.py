@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
+import re
 import ssl
 from dataclasses import dataclass, field
-from urllib.parse import SplitResult, quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import httptools
 
@@ -145,6 +147,43 @@ class _Conn(asyncio.Protocol):
             self.transport.close()
 
 
+@dataclass(frozen=True)
+class _Target:
+    """What a request needs of its URL: the pool key, the request target, the Host value, Basic credentials."""
+
+    scheme: str
+    host: str
+    port: int
+    target: str
+    netloc: str
+    basic: str | None
+
+
+@functools.lru_cache(maxsize=1024)
+def _target(url: str) -> _Target:
+    """A URL taken apart once: a server delivers to the same few URLs again and again. Raises ValueError."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"unsupported URL {url!r}")
+    target = quote(parts.path or "/", safe=_SAFE_TARGET)
+    if parts.query:
+        target += "?" + quote(parts.query, safe=_SAFE_TARGET)
+    basic = None
+    if parts.username is not None:
+        cred = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+        basic = f"Basic {base64.b64encode(cred).decode()}"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return _Target(parts.scheme, parts.hostname, port, target, parts.netloc.rpartition("@")[2], basic)
+
+
+def _expire(done: asyncio.Future) -> None:
+    if not done.done():
+        done.set_exception(TimeoutError())
+
+
+_FRAMING = re.compile("[\r\n\0]")  # never inside a header's name or value: it would frame a request of its own
+
+
 class Client:
     """Pooled keep-alive connections per (scheme, host, port). Not thread-safe; one event loop."""
 
@@ -161,22 +200,25 @@ class Client:
         *,
         connect_timeout: float,
         limit: int,
+        timeout: float | None = None,
     ) -> Response:
-        """One exchange; the caller bounds the total time. Raises OSError/TimeoutError/ProtocolError/ValueError."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"unsupported URL {url!r}")
-        host = parts.hostname
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        key = (parts.scheme, host, port)
-        payload = self._encode(method, parts, headers, body)
+        """One exchange, within `timeout` seconds in all when given (else the caller bounds it): one timer, not an
+        `asyncio.timeout` scope per delivery. Raises OSError/TimeoutError/ProtocolError/ValueError."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout if timeout is not None else None
+        where = _target(url)
+        host, port = where.host, where.port
+        key = (where.scheme, host, port)
+        payload = self._encode(method, where, headers, body)
         head = method.upper() == "HEAD"
         for attempt in (0, 1):
             conn, reused = self._take(key), True
             if conn is None:
-                conn, reused = await self._connect(parts.scheme, host, port, connect_timeout), False
-            ex = _Exchange(head, limit, asyncio.get_running_loop().create_future())
+                wait = connect_timeout if deadline is None else min(connect_timeout, deadline - loop.time())
+                conn, reused = await self._connect(where.scheme, host, port, wait), False
+            ex = _Exchange(head, limit, loop.create_future())
             conn.ex = ex
+            timer = loop.call_at(deadline, _expire, ex.done) if deadline is not None else None
             ok = False
             try:
                 assert conn.transport is not None
@@ -188,6 +230,8 @@ class Client:
                     continue  # the peer dropped an idle connection as we reused it: one fresh try
                 raise
             finally:
+                if timer is not None:
+                    timer.cancel()
                 conn.ex = None
                 if ok and conn.reusable and not conn.closed:
                     self._put(key, conn)
@@ -197,23 +241,18 @@ class Client:
             return Response(ex.status, ex.headers, data[:limit], truncated=len(data) > limit)
         raise AssertionError("unreachable")
 
-    def _encode(self, method: str, parts: SplitResult, headers: list[tuple[str, str]], body: bytes) -> bytes:
-        target = quote(parts.path or "/", safe=_SAFE_TARGET)
-        if parts.query:
-            target += "?" + quote(parts.query, safe=_SAFE_TARGET)
-        netloc = parts.netloc.rpartition("@")[2]
-        lines = [f"{method} {target} HTTP/1.1", f"Host: {netloc}"]
+    def _encode(self, method: str, where: _Target, headers: list[tuple[str, str]], body: bytes) -> bytes:
+        lines = [f"{method} {where.target} HTTP/1.1", f"Host: {where.netloc}"]
         names = set()
         for name, value in headers:
-            if any(c in name or c in value for c in "\r\n\0") or not name:
+            if not name or _FRAMING.search(name) or _FRAMING.search(value):
                 raise ValueError(f"invalid header {name!r}")
             names.add(name.lower())
             lines.append(f"{name}: {value}")
         if "accept" not in names:
             lines.append("Accept: */*")
-        if parts.username is not None and "authorization" not in names:
-            cred = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
-            lines.append(f"Authorization: Basic {base64.b64encode(cred).decode()}")
+        if where.basic is not None and "authorization" not in names:
+            lines.append(f"Authorization: {where.basic}")
         if body or method.upper() in ("POST", "PUT", "PATCH"):
             lines.append(f"Content-Length: {len(body)}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")

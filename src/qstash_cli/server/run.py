@@ -150,6 +150,7 @@ def serve(opts: Options) -> int:
     from qstash_cli.server.engine import Engine, KeyRing
     from qstash_cli.server.http import AccessLog
     from qstash_cli.server.intake import report_to_invoker
+    from qstash_cli.server.lane import has_lane, laned
     from qstash_cli.server.quota import plan
     from qstash_cli.server.scheduler import Scheduler
     from qstash_cli.server.store import Store
@@ -212,6 +213,7 @@ def serve(opts: Options) -> int:
     srv.message_grace_ms = int(opts.message_grace * 1000)
     srv.own_address = (opts.host, sock.getsockname()[1])
     reports: set[asyncio.Task] = set()
+    serving: list[Server] = []  # the server, once the lifespan has started it (the lane waits for that)
 
     def run_failed(run_id: str) -> None:  # an invoked workflow run failed: its invoker hears of it
         task = asyncio.get_running_loop().create_task(report_to_invoker(srv, run_id))
@@ -232,6 +234,7 @@ def serve(opts: Options) -> int:
         await engine.start()
         await sched.start()
         pruner = asyncio.create_task(retention.run_forever())
+        serving.append(srv)
         for line in banner(opts, url, (keys.current, keys.next), where):
             _say(line)
         if not is_loopback(opts.host):
@@ -242,6 +245,7 @@ def serve(opts: Options) -> int:
         try:
             yield
         finally:
+            serving.clear()
             pruner.cancel()
             await sched.stop()
             await engine.stop()
@@ -254,6 +258,8 @@ def serve(opts: Options) -> int:
         idle_timeout=opts.idle_timeout,
         max_connections=opts.max_connections,
     )
+    if has_lane(protocol):  # the accept path's lane: the commonest publish answered without an ASGI cycle
+        protocol = laned(protocol, lambda: serving[0] if serving else None, lambda: not opts.quiet)
     config = uvicorn.Config(
         app,
         log_level="warning",

@@ -95,6 +95,16 @@ CREATE TABLE IF NOT EXISTS wf_notifications (
 
 Job = Callable[..., Any]
 MAX_BATCH = 1000
+UNGUARDED: set[Job] = set()  # jobs run without a savepoint of their own (`unguarded`)
+
+
+def unguarded(fn: Job) -> Job:
+    """Mark a frequent job that raises only when something is wrong (a full disk, a bug), to run without the two
+    statements of a savepoint of its own. When it raises, the whole group is rolled back and each of its jobs run
+    again alone, so the failure still stays that job's. Every job must bear running again after a rollback (a
+    full disk already does that to them all)."""
+    UNGUARDED.add(fn)
+    return fn
 
 
 class DiskFull(Exception):
@@ -129,10 +139,14 @@ class Store:
 
     async def run(self, fn: Job, *args: Any) -> Any:
         """Run `fn(conn, *args)` in the next group commit; return once it is committed."""
-        loop = asyncio.get_running_loop()
+        return await self.later(asyncio.get_running_loop(), fn, *args)
+
+    def later(self, loop: asyncio.AbstractEventLoop, fn: Job, *args: Any) -> asyncio.Future:
+        """`run` for code outside a coroutine (the HTTP protocol's callbacks): the future of `fn(conn, *args)`,
+        resolved once the group commit holding it has committed."""
         future = loop.create_future()
         self._add(loop, (fn, args, future))
-        return await future
+        return future
 
     def submit(self, fn: Job, *args: Any) -> None:
         """Queue `fn(conn, *args)` without waiting for it (ordering with later jobs is kept)."""
@@ -214,6 +228,9 @@ class Store:
         try:
             conn.execute("BEGIN IMMEDIATE")
             for fn, args, _future in batch:
+                if fn in UNGUARDED and len(batch) > 1:
+                    results.append((True, fn(conn, *args)))  # raises: the whole batch again, job by job (below)
+                    continue
                 conn.execute("SAVEPOINT job")
                 try:
                     value = fn(conn, *args)
@@ -232,7 +249,7 @@ class Store:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
             error = _storage_error(exc)
-            if isinstance(error, DiskFull) and len(batch) > 1:
+            if len(batch) > 1 and (isinstance(error, DiskFull) or any(item[0] in UNGUARDED for item in batch)):
                 return [self._execute([item])[0] for item in batch]
             return [(False, error)] * len(batch)
         return results
