@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from typing import Any
 
@@ -28,3 +29,53 @@ def states(client: httpx.Client, message_id: str) -> list[str]:
 
 def dlq_entries(client: httpx.Client) -> list[dict]:
     return client.get("/v2/dlq").json()["messages"]
+
+
+class FakeTransport:
+    """An asyncio transport that keeps what is written (`writes`, `out`) and answers `get_extra_info` from `extra`."""
+
+    def __init__(self, extra: dict[str, Any] | None = None) -> None:
+        self.writes: list[bytes] = []
+        self.closed = False
+        self.extra = extra or {}
+
+    @property
+    def out(self) -> bytes:
+        return b"".join(self.writes)
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def get_extra_info(self, name: str) -> Any:
+        return self.extra.get(name, f"info:{name}")
+
+
+def raw_exchange(port: int, payload: bytes, *, pause: float = 0.0, then: bytes = b"") -> bytes:
+    """Send `payload` (and `then`, after `pause` seconds) on one connection; the bytes answered until it is idle."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(payload)
+        if then:
+            time.sleep(pause)
+            sock.sendall(then)
+        sock.settimeout(1.0)
+        got = b""
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                return got
+            if not chunk:
+                return got
+            got += chunk

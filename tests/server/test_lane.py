@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from typing import Any
 
 import pytest
@@ -20,35 +19,13 @@ from qstash_cli.server.connections import base_protocol, guarded
 from qstash_cli.server.context import Server
 from qstash_cli.server.quota import plan
 from qstash_cli.server.store import DiskFull, Store
+from tests.server.helpers import FakeTransport, raw_exchange
 
 pytest.importorskip("httptools")
 uvicorn = pytest.importorskip("uvicorn")
 
 DEST = "http://127.0.0.1:9/lane"
-
-
-class _Transport:
-    def __init__(self) -> None:
-        self.out = b""
-        self.closed = False
-
-    def write(self, chunk: bytes) -> None:
-        self.out += chunk
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def close(self) -> None:
-        self.closed = True
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-    def get_extra_info(self, name: str) -> Any:
-        return {"sockname": ("127.0.0.1", 8080), "peername": ("127.0.0.1", 50000)}.get(name)
+ADDRESSES = {"sockname": ("127.0.0.1", 8080), "peername": ("127.0.0.1", 50000), "socket": None, "sslcontext": None}
 
 
 class _Engine:
@@ -87,7 +64,7 @@ def _answers(raw: bytes) -> list[tuple[int, dict[str, str], bytes]]:
     return out
 
 
-def _drive(payload: bytes, *, store: Store | None = None) -> tuple[_Transport, list[str], Server]:
+def _drive(payload: bytes, *, store: Store | None = None) -> tuple[FakeTransport, list[str], Server]:
     """Feed `payload` to a fresh connection of the laned protocol; (transport, paths the ASGI app saw, server)."""
     seen: list[str] = []
 
@@ -99,7 +76,7 @@ def _drive(payload: bytes, *, store: Store | None = None) -> tuple[_Transport, l
         await send({"type": "http.response.start", "status": 299, "headers": [(b"content-length", b"%d" % len(body))]})
         await send({"type": "http.response.body", "body": body})
 
-    async def scenario() -> tuple[_Transport, Server]:
+    async def scenario() -> tuple[FakeTransport, Server]:
         srv = Server(store or Store(None), _Engine(), None, None, plan("payg"), devcreds.DEV_TOKEN, 600_000)  # type: ignore[arg-type]
         srv.own_address = ("127.0.0.1", 8080)
         config = uvicorn.Config(app, lifespan="off", log_level="warning", proxy_headers=False)
@@ -112,7 +89,7 @@ def _drive(payload: bytes, *, store: Store | None = None) -> tuple[_Transport, l
         from uvicorn.server import ServerState
 
         proto = cls(config=config, server_state=ServerState(), app_state={})
-        transport = _Transport()
+        transport = FakeTransport(ADDRESSES)
         proto.connection_made(transport)
         proto.data_received(payload)
         for _ in range(50):
@@ -227,21 +204,6 @@ def test_a_failed_commit_is_answered_as_the_asgi_path_answers_it(
 # -- against a running qstash dev -------------------------------------------------------------------------------
 
 
-def _exchange(port: int, payload: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(payload)
-        sock.settimeout(1.0)
-        got = b""
-        while True:
-            try:
-                chunk = sock.recv(65536)
-            except TimeoutError:
-                return got
-            if not chunk:
-                return got
-            got += chunk
-
-
 def _shape(raw: bytes) -> tuple[bytes, list[str], list[str]]:
     """An answer with what differs between two publishes taken out: the status line, the header lines but `date`,
     the JSON keys."""
@@ -265,8 +227,8 @@ def test_the_lane_answers_byte_for_byte_as_the_asgi_path(dev_server, extra: str)
     chunked = _request(
         headers=extra.format(path="asgi") + "Transfer-Encoding: chunked\r\n", body=b"1\r\nx\r\n0\r\n\r\n"
     )
-    laned = _exchange(dev_server.port, plain * times).replace(b"lane", b"path")
-    asgi = _exchange(dev_server.port, chunked.replace(b"127.0.0.1:8080", host) * times).replace(b"asgi", b"path")
+    laned = raw_exchange(dev_server.port, plain * times).replace(b"lane", b"path")
+    asgi = raw_exchange(dev_server.port, chunked.replace(b"127.0.0.1:8080", host) * times).replace(b"asgi", b"path")
     assert laned.count(b"HTTP/1.1 ") == asgi.count(b"HTTP/1.1 ") == times
     assert _shape(laned[laned.rindex(b"HTTP/1.1 ") :]) == _shape(asgi[asgi.rindex(b"HTTP/1.1 ") :])
     assert laned.startswith(b"HTTP/1.1 200 OK\r\n")

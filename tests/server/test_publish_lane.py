@@ -5,13 +5,12 @@ answer — are those of every other route, and what was answered 2xx is stored."
 from __future__ import annotations
 
 import json
-import socket
-import time
 
 import httpx
 import pytest
 
 from qstash_cli import devcreds
+from tests.server.helpers import FakeTransport, raw_exchange
 
 DEST = "http://127.0.0.1:9/lane"  # never delivered while the test runs: every publish here is delayed an hour
 DELAY = {"Upstash-Delay": "1h"}
@@ -45,27 +44,8 @@ def test_auth_and_errors_match_the_other_routes(dev_server) -> None:
         assert "retries" in _json_error(c.post(f"/v2/publish/{DEST}", headers={"Upstash-Retries": "999"}), 412)
         assert "not found" in _json_error(c.post("/v2/publish/no-such-group", headers=DELAY), 404)
     head = _request(dev_server.port, extra=f"Content-Length: {10**9}\r\n\r\n")  # and no body sent
-    [(status, answer)] = _answers(_raw(dev_server.port, head))
+    [(status, answer)] = _answers(raw_exchange(dev_server.port, head))
     assert status == 413 and "exceeds the limit" in answer["error"]
-
-
-def _raw(port: int, payload: bytes, *, pause: float = 0.0, then: bytes = b"") -> bytes:
-    """Send `payload` (and `then`, after `pause` seconds) on one connection; the bytes answered until it is idle."""
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(payload)
-        if then:
-            time.sleep(pause)
-            sock.sendall(then)
-        sock.settimeout(1.0)
-        got = b""
-        while True:
-            try:
-                chunk = sock.recv(65536)
-            except TimeoutError:
-                return got
-            if not chunk:
-                return got
-            got += chunk
 
 
 def _request(port: int, *, extra: str = "") -> bytes:
@@ -97,7 +77,7 @@ def test_a_body_sent_after_the_headers_is_read_whole(dev_server) -> None:
     """The headers alone first, the body 0.3 s later: the lane waits for it (no `BODY_RECEIVED` mark on the scope)."""
     body = b"late body"
     head = _request(dev_server.port, extra=f"Content-Length: {len(body)}\r\n\r\n")
-    [(status, answer)] = _answers(_raw(dev_server.port, head, pause=0.3, then=body))
+    [(status, answer)] = _answers(raw_exchange(dev_server.port, head, pause=0.3, then=body))
     assert status == 200
     assert _stored_body(dev_server, answer["messageId"]) == "late body"
 
@@ -105,7 +85,7 @@ def test_a_body_sent_after_the_headers_is_read_whole(dev_server) -> None:
 def test_a_chunked_body_is_read_whole(dev_server) -> None:
     head = _request(dev_server.port, extra="Transfer-Encoding: chunked\r\n\r\n")
     [(status, answer)] = _answers(
-        _raw(dev_server.port, head + b"5\r\nhello\r\n", pause=0.2, then=b"6\r\n world\r\n0\r\n\r\n")
+        raw_exchange(dev_server.port, head + b"5\r\nhello\r\n", pause=0.2, then=b"6\r\n world\r\n0\r\n\r\n")
     )
     assert status == 200
     assert _stored_body(dev_server, answer["messageId"]) == "hello world"
@@ -115,33 +95,9 @@ def test_a_chunked_body_is_read_whole(dev_server) -> None:
 def test_pipelined_publishes_are_answered_in_order_each_in_one_piece(dev_server, count: int) -> None:
     bodies = [f"pipelined {i}".encode() for i in range(count)]
     payload = b"".join(_request(dev_server.port, extra=f"Content-Length: {len(b)}\r\n\r\n") + b for b in bodies)
-    answers = _answers(_raw(dev_server.port, payload))
+    answers = _answers(raw_exchange(dev_server.port, payload))
     assert [status for status, _ in answers] == [200] * count
     assert [_stored_body(dev_server, a["messageId"]) for _, a in answers] == [b.decode() for b in bodies]
-
-
-class _Transport:
-    def __init__(self) -> None:
-        self.writes: list[bytes] = []
-        self.closed = False
-
-    def write(self, data: bytes) -> None:
-        self.writes.append(data)
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def close(self) -> None:
-        self.closed = True
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-    def get_extra_info(self, name: str) -> str:
-        return f"info:{name}"
 
 
 def test_writes_of_one_turn_leave_in_one_write_and_close_flushes_first() -> None:
@@ -149,8 +105,8 @@ def test_writes_of_one_turn_leave_in_one_write_and_close_flushes_first() -> None
 
     from qstash_cli.server.connections import Coalescing
 
-    async def scenario() -> _Transport:
-        real = _Transport()
+    async def scenario() -> FakeTransport:
+        real = FakeTransport()
         t = Coalescing(real, asyncio.get_running_loop())
         t.write(b"HTTP/1.1 200 OK\r\n\r\n")
         t.write(b"")

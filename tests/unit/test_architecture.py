@@ -18,6 +18,7 @@ DOC = ROOT / "docs" / "architecture.md"
 STORE_SIDE = {
     "store",
     "data",
+    "logrows",
     "catalog",
     "queries",
     "filters",
@@ -33,8 +34,8 @@ STORE_SIDE = {
     "redact",
     "flows",
 }
-HTTP_LAYER = {"app", "context", "intake", "handlers", "shapes", "http", "run"}
-ABOVE_STORE = {"app", "context", "intake", "handlers", "shapes"}  # and routes/
+HTTP_LAYER = {"app", "context", "intake", "handlers", "shapes", "http", "lane", "run"}
+ABOVE_STORE = {"app", "context", "intake", "handlers", "shapes", "lane"}  # and routes/
 
 
 def _module(path: Path) -> str:
