@@ -297,24 +297,14 @@ def record_attempt(conn: Conn, d: Delivery, o: Outcome, marked: bool = False) ->
     ok = o.ok
     error = None if ok else o.error or f"destination responded with status {o.status}"
     if ok:
-        cur = conn.execute(
-            f"UPDATE tasks SET state = 'DELIVERED', completed_at = ?, error = NULL WHERE id = ? AND state IN "
-            f"{_PENDING_SQL}",
-            (now, d.task_id),
-        )
+        change, values = "state = 'DELIVERED', completed_at = ?, error = NULL", (now,)
     elif o.retry_at is not None:
-        cur = conn.execute(
-            "UPDATE tasks SET state = 'RETRY', retried = retried + 1, next_at = ?, last_error_at = ?, error = ? "
-            f"WHERE id = ? AND state IN {_PENDING_SQL}",
-            (o.retry_at, now, error, d.task_id),
-        )
+        change = "state = 'RETRY', retried = retried + 1, next_at = ?, last_error_at = ?, error = ?"
+        values = (o.retry_at, now, error)
     else:
-        cur = conn.execute(
-            "UPDATE tasks SET state = 'FAILED', completed_at = ?, last_error_at = ?, error = ? WHERE id = ? AND "
-            f"state IN {_PENDING_SQL}",
-            (now, now, error, d.task_id),
-        )
-    if not cur.rowcount:
+        change, values = "state = 'FAILED', completed_at = ?, last_error_at = ?, error = ?", (now, now, error)
+    cur = conn.execute(f"UPDATE tasks SET {change} WHERE id = ? AND state IN {_PENDING_SQL}", (*values, d.task_id))
+    if not cur.rowcount:  # no longer pending (cancelled meanwhile)
         return []
     # the attempt's log rows, in order, go in with one statement
     logs = [] if marked else [log_row(o.started, "ACTIVE", d)]

@@ -67,6 +67,18 @@ def error_of(exc: Exception) -> tuple[int, str]:
 
 
 DOMAIN_ERRORS = (ApiError, NotFound, LimitError, BadValue, DiskFull)
+
+
+def failure(exc: Exception, where: str) -> tuple[int, dict[str, str]]:
+    """(status, JSON body) for an error raised while answering `where` (`METHOD path`): a domain error as every route
+    answers it, anything else a 500 (`app.server_error`'s answer), its cause written to stderr."""
+    if isinstance(exc, DOMAIN_ERRORS):
+        status, message = error_of(exc)
+        return status, {"error": message}
+    sys.stderr.write(f"internal error on {where}: {type(exc).__name__}: {exc}\n")
+    return 500, {"error": "internal server error"}
+
+
 UNAUTHORIZED = (401, "unauthorized: missing or invalid token")
 
 

@@ -83,6 +83,12 @@ def refuse_own_url(srv: Server, url: str | None, what: str = "destination") -> N
         raise ApiError(400, f"{what} {url[:200]} is this qstash dev server itself: that would deliver to its own API")
 
 
+def check_size(srv: Server, body: bytes) -> None:
+    """413 when `body` is over the plan's message size."""
+    if len(body) > srv.quota.max_message_size:
+        raise ApiError(413, f"message size {len(body)} bytes exceeds the limit of {srv.quota.max_message_size}")
+
+
 def refuse_own_urls(srv: Server, targets: list[Target], meta: dict[str, Any]) -> None:
     """`refuse_own_url` for each target and for the callbacks."""
     for target in targets:
@@ -134,8 +140,7 @@ async def prepare(
     cache: dict[str, Any] | None = None,
 ) -> Prepared:
     """Validate one publish (or enqueue) and build its messages; raises ApiError/BadValue/LimitError."""
-    if len(body) > srv.quota.max_message_size:
-        raise ApiError(413, f"message size {len(body)} bytes exceeds the limit of {srv.quota.max_message_size}")
+    check_size(srv, body)
     admission = None
     if bag.get("upstash-workflow-runid"):
         run = await srv.store.run(workflow.run_get, bag["upstash-workflow-runid"])
@@ -222,8 +227,7 @@ def build(
 def prepare_direct(srv: Server, bag: dict[str, str], body: bytes, url: str, *, caller_ip: str, now: int) -> Prepared:
     """`prepare` for the commonest publish, without a database read: a v2 publish straight to a URL, not made by a
     workflow or by one of this server's deliveries (`DIRECT_EXCLUDED` headers absent). Raises as `prepare` does."""
-    if len(body) > srv.quota.max_message_size:
-        raise ApiError(413, f"message size {len(body)} bytes exceeds the limit of {srv.quota.max_message_size}")
+    check_size(srv, body)
     cfg = parse_config(bag, quota=srv.quota, caller_ip=caller_ip, api="v2", now=now)
     targets = [Target(check_url(url))]
     refuse_own_urls(srv, targets, cfg.meta)
@@ -235,18 +239,14 @@ DIRECT_EXCLUDED = ("upstash-workflow-runid", "upstash-message-id")  # headers `p
 
 async def commit(srv: Server, items: list[Prepared], now: int) -> list[tuple[int, Any, dict[str, str]]]:
     """Store prepared publishes in one database job; (status, JSON body, headers) for each."""
-    job = storage_job(srv, items, now)
-    return answers(srv, items, await srv.store.run(*job) if job else [])
-
-
-def storage_job(srv: Server, items: list[Prepared], now: int) -> tuple | None:
-    """The database job (function and arguments) storing `items`, or None when none of them stores anything."""
     todo = [(p.specs, p.key, p.response) for p in items if p.specs]
-    return (data.publish_many, todo, now + srv.dedup_window_ms, now) if todo else None
+    stored = await srv.store.run(data.publish_many, todo, now + srv.dedup_window_ms, now) if todo else []
+    return answers(srv, items, stored)
 
 
 def answers(srv: Server, items: list[Prepared], stored: list) -> list[tuple[int, Any, dict[str, str]]]:
-    """(status, JSON body, headers) for each of `items` once `storage_job` has committed (`stored`, its result);
+    """(status, JSON body, headers) for each of `items` once `data.publish_many` has stored those with messages
+    (`stored`, its result);
     the new deliveries go to the engine."""
     results = iter(stored)
     out = []

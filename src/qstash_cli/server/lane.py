@@ -27,7 +27,7 @@ from typing import Any
 
 from qstash_cli.server import data, intake
 from qstash_cli.server.context import Server
-from qstash_cli.server.http import DOMAIN_ERRORS, MAX_HEADER_BYTES, MAX_HEADER_COUNT, access_line, bearer, error_of
+from qstash_cli.server.http import MAX_HEADER_BYTES, MAX_HEADER_COUNT, access_line, bearer, failure
 from qstash_cli.server.ids import now_ms
 from qstash_cli.server.publishing import header_bag, is_url
 from qstash_cli.server.wire import compact
@@ -39,7 +39,11 @@ EXCLUDED = frozenset(
     + tuple(name.encode() for name in intake.DIRECT_EXCLUDED)
 )
 Done = Callable[[Exception | None, Any], None]  # told (error, stored) once a publish's group commit is done
-_STATUS = {code: b"HTTP/1.1 %d %s\r\n" % (code, HTTPStatus(code).phrase.encode()) for code in (200, 202, 500, 507)}
+
+
+@functools.lru_cache(maxsize=64)
+def _status_line(status: int) -> bytes:
+    return b"HTTP/1.1 %d %s\r\n" % (status, HTTPStatus(status).phrase.encode())
 
 
 def has_lane(base: type) -> bool:
@@ -133,12 +137,8 @@ def laned(base: type, server: Callable[[], Server | None], log_enabled: Callable
         def _lane_stored(self, cycle: Any, srv: Server, prepared: Any, error: Exception | None, stored: Any) -> None:
             if error is None:
                 status, payload, headers = intake.answers(srv, [prepared], [stored])[0]
-            elif isinstance(error, DOMAIN_ERRORS):
-                (status, message), headers = error_of(error), {}
-                payload = {"error": message}
             else:
-                sys.stderr.write(f"internal error on POST {cycle.scope['path']}: {type(error).__name__}: {error}\n")
-                status, payload, headers = 500, {"error": "internal server error"}, {}
+                (status, payload), headers = failure(error, f"POST {cycle.scope['path']}"), {}
             self._lane_answer(cycle, status, payload, headers)
 
         def _lane_answer(self, cycle: Any, status: int, payload: Any, headers: dict[str, str]) -> None:
@@ -146,7 +146,7 @@ def laned(base: type, server: Callable[[], Server | None], log_enabled: Callable
             if cycle.disconnected or self.transport.is_closing():
                 return
             body = compact(payload)
-            out = [_STATUS.get(status) or b"HTTP/1.1 %d %s\r\n" % (status, HTTPStatus(status).phrase.encode())]
+            out = [_status_line(status)]
             out += [b"%s: %s\r\n" % pair for pair in self.server_state.default_headers]
             out.append(b"content-length: %d\r\ncontent-type: application/json\r\n" % len(body))
             out += [b"%s: %s\r\n" % (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]

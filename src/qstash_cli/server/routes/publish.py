@@ -4,7 +4,6 @@ path (issue 12) pays for no router, middleware stack, Request or Response object
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -15,12 +14,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from qstash_cli.server import intake
 from qstash_cli.server.context import caller_ip, srv_of
 from qstash_cli.server.http import (
-    DOMAIN_ERRORS,
     UNAUTHORIZED,
     ApiError,
     bearer,
     endpoint,
-    error_of,
+    failure,
     read_json,
     receive_body,
 )
@@ -117,12 +115,8 @@ class Publish:
             )
         except ClientDisconnect:
             return None
-        except DOMAIN_ERRORS as exc:
-            status, message = error_of(exc)
-            return await _answer(send, status, {"error": message})
         except Exception as exc:  # noqa: BLE001 - answered as app.py's server_error answers the other routes
-            sys.stderr.write(f"internal error on POST {scope['path']}: {type(exc).__name__}: {exc}\n")
-            return await _answer(send, 500, {"error": "internal server error"})
+            return await _answer(send, *failure(exc, f"POST {scope['path']}"))
         return await _answer(send, status, payload, headers)
 
 
