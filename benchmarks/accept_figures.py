@@ -4,14 +4,11 @@ on the same uvicorn settings (the goal's baseline), and a bare uvloop + httptool
 
 from __future__ import annotations
 
-import re
-import shutil
-import subprocess
 import time
 from pathlib import Path
 
 from common import BENCH, PYTHON, DevServer, Proc, Row, bench_env, free_port, median, wait_port
-from load import run_publish_many
+from load import has_wrk, run_publish_many, run_wrk
 
 PATH = "/v2/publish/http://127.0.0.1:9/accept"  # delayed 1 h: never delivered while measuring
 CONNECTIONS = 32
@@ -19,28 +16,13 @@ CONNECTIONS = 32
 
 def generator() -> str:
     """The load generator used: wrk when installed (compiled, so it is not the limit), else load.py (Python)."""
-    return "wrk" if shutil.which("wrk") else "python load.py"
+    return "wrk" if has_wrk() else "python load.py"
 
 
 def _wrk(port: int, token: str, seconds: float, workdir: Path) -> tuple[float, int, int]:
-    """(requests/s, requests, non-2xx + socket errors) of one wrk run: one thread (the other core is the server's),
-    `CONNECTIONS` keep-alive connections, the publish request with `Upstash-Delay: 1h`."""
-    script = workdir / "publish.lua"
-    script.write_text(
-        f'wrk.method = "POST"\nwrk.path = "{PATH}"\nwrk.body = "x"\n'
-        f'wrk.headers["Authorization"] = "Bearer {token}"\nwrk.headers["Content-Type"] = "text/plain"\n'
-        'wrk.headers["Upstash-Delay"] = "1h"\n'
-    )
-    out = subprocess.run(
-        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "-s", str(script), f"http://127.0.0.1:{port}"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    bad = sum(int(x) for x in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
-    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
-        bad += sum(int(x) for x in m.groups())
-    return rate, total, bad
+    """One wrk run of the publish with `Upstash-Delay: 1h` (`load.run_wrk`; one thread: the other core is the
+    server's)."""
+    return run_wrk(port, token, PATH, seconds, workdir, connections=CONNECTIONS, delayed=True)
 
 
 def _python(port: int, token: str, n: int) -> tuple[float, int, int]:

@@ -103,12 +103,16 @@ def wait_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | None = 
 
 
 def rss_kib(pid: int) -> int:
-    """Resident set size of a process (Linux /proc), KiB."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+    """Resident set size of a process and its children (`qstash dev` and its delivery process; Linux /proc), KiB."""
+    total = 0
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = [int(c) for c in f.read().split()]
+        with open(f"/proc/{pid}/status") as f:
+            total = next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")), 0)
+    except OSError:  # the process has exited
+        return 0
+    return total + sum(rss_kib(child) for child in children)
 
 
 def env_without_qstash(**extra: str) -> dict[str, str]:

@@ -6,8 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
+import shutil
+import subprocess
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass
@@ -103,3 +107,31 @@ async def publish_many(
 
 def run_publish_many(*args, **kwargs) -> list[Sent]:
     return asyncio.run(publish_many(*args, **kwargs))
+
+
+def has_wrk() -> bool:
+    """wrk is installed: the compiled generator, so the generator is not the limit."""
+    return shutil.which("wrk") is not None
+
+
+def run_wrk(
+    port: int, token: str, path: str, seconds: int, workdir: Path, *, connections: int, delayed: bool
+) -> tuple[float, int, int]:
+    """(requests/s, requests, non-2xx + socket errors) of one wrk run: one thread, `connections` keep-alive
+    connections, `POST path` with body "x" (and `Upstash-Delay: 1h` when `delayed`)."""
+    script = workdir / f"publish-{'delayed' if delayed else 'now'}.lua"
+    script.write_text(
+        f'wrk.method = "POST"\nwrk.path = "{path}"\nwrk.body = "x"\n'
+        f'wrk.headers["Authorization"] = "Bearer {token}"\nwrk.headers["Content-Type"] = "text/plain"\n'
+        + ('wrk.headers["Upstash-Delay"] = "1h"\n' if delayed else "")
+    )
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{int(seconds)}s", "-s", str(script), f"http://127.0.0.1:{port}"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    bad = sum(int(x) for x in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
+        bad += sum(int(x) for x in m.groups())
+    return rate, total, bad

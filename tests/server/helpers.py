@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 from typing import Any
@@ -79,3 +80,43 @@ def raw_exchange(port: int, payload: bytes, *, pause: float = 0.0, then: bytes =
             if not chunk:
                 return got
             got += chunk
+
+
+class Peer:
+    """A loopback TCP server answering each request with the next canned reply (closing after it if asked)."""
+
+    def __init__(self, replies: list[tuple[bytes, bool]]) -> None:
+        self.replies = replies
+        self.requests: list[bytes] = []
+        self.connections = 0
+
+    async def __aenter__(self) -> Peer:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.server.close()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while self.replies:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    (
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length")
+                    ),
+                    0,
+                )
+                self.requests.append(head + await reader.readexactly(length))
+                reply, close = self.replies.pop(0)
+                writer.write(reply)
+                await writer.drain()
+                if close:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        writer.close()

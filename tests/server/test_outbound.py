@@ -9,46 +9,7 @@ import ssl
 import pytest
 
 from qstash_cli.server.outbound import Client, ProtocolError
-
-
-class Peer:
-    """A loopback TCP server answering each request with the next canned reply (closing after it if asked)."""
-
-    def __init__(self, replies: list[tuple[bytes, bool]]) -> None:
-        self.replies = replies
-        self.requests: list[bytes] = []
-        self.connections = 0
-
-    async def __aenter__(self) -> Peer:
-        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.server.close()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        try:
-            while self.replies:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = next(
-                    (
-                        int(line.split(b":")[1])
-                        for line in head.split(b"\r\n")
-                        if line.lower().startswith(b"content-length")
-                    ),
-                    0,
-                )
-                self.requests.append(head + await reader.readexactly(length))
-                reply, close = self.replies.pop(0)
-                writer.write(reply)
-                await writer.drain()
-                if close:
-                    break
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        writer.close()
+from tests.server.helpers import Peer
 
 
 def _client() -> Client:
@@ -187,3 +148,21 @@ def test_a_url_is_taken_apart_as_urlsplit_does():
     for bad in ("ftp://h/x", "http:///nohost", "http://h:99999/"):
         with pytest.raises(ValueError):
             _target(bad)
+
+
+def test_the_idle_pool_keeps_as_many_connections_per_host_as_asked():
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+
+    async def go(max_idle: int) -> tuple[int, int]:
+        async with Peer([(ok, False)] * 8) as peer:
+            client = Client(ssl.create_default_context(), max_idle=max_idle)
+            sends = [client.request("POST", peer.url, [], b"x", connect_timeout=5, limit=10) for _ in range(4)]
+            await asyncio.gather(*sends)  # four at once: four connections
+            kept = sum(len(idle) for idle in client._idle.values())
+            await asyncio.gather(*(client.request("POST", peer.url, [], b"x", connect_timeout=5, limit=10)
+                                   for _ in range(min(max_idle, 4))))  # fmt: skip
+            client.close()
+            return kept, peer.connections
+
+    assert run(go(2)) == (2, 4)  # two of the four closed; the next two exchanges reuse the two kept
+    assert run(go(4)) == (4, 4)

@@ -26,6 +26,8 @@ STORE_SIDE = {
     "engine",
     "duequeue",
     "outbound",
+    "deliverer",
+    "attempt_headers",
     "publishing",
     "parse",
     "models",

@@ -49,8 +49,14 @@ def dev(
         help="SQLite synchronous mode: normal (survives a crash of the "
         "server process) or full (also an OS crash; slower).",
     ),
-    workers: int = typer.Option(64, "--workers", min=1, max=10000, help="Concurrent deliveries."),
+    workers: int = typer.Option(128, "--workers", min=1, max=10000, help="Concurrent deliveries."),
     quiet: bool = typer.Option(False, "--quiet", help="No per-request and per-delivery lines on stderr."),
+    one_process: bool = typer.Option(
+        False,
+        "--one-process",
+        help="Make the deliveries' HTTP requests from the server process itself, not from its delivery process "
+        "(one core instead of two).",
+    ),
     log_port: int | None = typer.Option(
         None, "--log-port", "-log-port", envvar="QSTASH_DEV_LOG_PORT", hidden=True, help="Accepted, not used."
     ),
@@ -111,6 +117,7 @@ def dev(
         sync=sync,
         workers=workers,
         quiet=quiet,
+        one_process=one_process,
         console=not no_console,
     )
     if token:

@@ -26,8 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--retention", default=None, help="finished messages kept for (e.g. 7d, 90s, off; default 7d)")
     p.add_argument("--backoff-scale", type=float, default=1.0)
     p.add_argument("--sync", choices=["normal", "full"], default="normal")
-    p.add_argument("--workers", type=int, default=64)
+    p.add_argument("--workers", type=int, default=128)
     p.add_argument("--quiet", action="store_true", help="no per-request / per-delivery lines")
+    p.add_argument("--one-process", action="store_true", help="deliver from the server process, not a child process")
     p.add_argument("--no-console", action="store_true", help="do not serve the browser console at /")
     p.add_argument("--max-connections", type=int, default=1000, help="open connections (default 1000)")
     p.add_argument("--header-timeout", type=float, default=10.0, help="seconds to send a request's headers")
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         sync=a.sync,
         workers=a.workers,
         quiet=a.quiet,
+        one_process=a.one_process,
         console=not a.no_console,
         max_connections=a.max_connections,
         header_timeout=a.header_timeout,

@@ -20,37 +20,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from qstash_cli.server import data, duequeue, flows, outbound, workflow
+from qstash_cli.server import data, deliverer, duequeue, flows, outbound, workflow
+from qstash_cli.server.attempt_headers import attempt_headers
 from qstash_cli.server.ids import now_ms
 from qstash_cli.server.models import Delivery, Outcome
 from qstash_cli.server.parse import retry_after, retry_delay_ms
 from qstash_cli.server.store import DiskFull, Store
 from qstash_cli.server.workflow_delivery import RunsInFlight, refused_trigger, workflow_headers
-from qstash_cli.signing import sign
 
 FLOW_PREFIX = data.FLOW_PREFIX  # gate names of flow-control keys (queues use their own name)
 KEEP_PAYLOAD_MS = 2000
 RESPONSE_LIMIT = 1 << 20
 MARK_ACTIVE_AFTER = 0.2  # seconds
 RECORD_RETRY = 1.0  # seconds between two tries to store an outcome while the disk is full
-USER_AGENT = "Upstash-QStash"
-# Framing and hop-by-hop headers come from the connection, never from a publisher (RFC 9110 7.6.1, 9112 6).
-NEVER_FORWARDED = frozenset(
-    (
-        "host",
-        "content-length",
-        "transfer-encoding",
-        "connection",
-        "keep-alive",
-        "te",
-        "trailer",
-        "upgrade",
-        "proxy-connection",
-        "proxy-authorization",
-        "proxy-authenticate",
-        "expect",
-    )
-)
 
 
 @dataclass
@@ -83,11 +65,12 @@ class Engine:
         keys: KeyRing,
         *,
         backoff_scale: float = 1.0,
-        workers: int = 64,
+        workers: int = 128,
         default_timeout: float = 300.0,
         log: Callable[[str], None] | None = None,
         due_window: int = duequeue.WINDOW,
         due_horizon_ms: int = duequeue.HORIZON_MS,
+        remote: bool = False,
     ) -> None:
         self.store = store
         self.keys = keys
@@ -105,7 +88,8 @@ class Engine:
         self._wake: asyncio.Event | None = None
         self._ready: asyncio.Queue | None = None
         self._tasks: list[asyncio.Task] = []
-        self.client: outbound.Client | None = None
+        self.remote = remote  # the HTTP exchanges in a child process (deliverer.py)
+        self.client: outbound.Client | deliverer.Remote | None = None
         self.inflight = 0
         self.run_failed: Callable[[str], None] = lambda run_id: None  # set by run.py: tell an invoking run
         self.runs = RunsInFlight()  # workflow deliveries in flight and the step each will make its endpoint publish
@@ -208,7 +192,12 @@ class Engine:
         self._wake = asyncio.Event()
         self._ready = asyncio.Queue()
         self.due.ready_size = self._ready.qsize
-        self.client = outbound.Client(ssl.create_default_context())  # one TLS context: the CA bundle costs ~50 ms
+        if self.remote:
+            self.client = deliverer.Remote(self.log, max_idle=self.workers)
+            await self.client.start()
+        else:
+            # one TLS context: the CA bundle costs ~50 ms
+            self.client = outbound.Client(ssl.create_default_context(), max_idle=self.workers)
         for key, settings in await self.store.run(flows.load):
             self.flows[key] = flows.Flow.stored(key, settings)
             self.flows[key].period_start = now_ms()
@@ -269,7 +258,7 @@ class Engine:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
-    async def _work(self, client: outbound.Client) -> None:
+    async def _work(self, client: outbound.Client | deliverer.Remote) -> None:
         assert self._ready is not None
         while True:
             item = await self._ready.get()
@@ -294,7 +283,7 @@ class Engine:
 
     # -- one attempt ------------------------------------------------------------------------------------------
 
-    async def _attempt(self, item: tuple, client: outbound.Client) -> list[Delivery]:
+    async def _attempt(self, item: tuple, client: outbound.Client | deliverer.Remote) -> list[Delivery]:
         """One attempt of the entry's task; returns the tasks it leads to (retry, callbacks) for the due-queue."""
         task_id = item[2]
         if task_id in self.cancelled:
@@ -363,35 +352,23 @@ class Engine:
                 self.log(f"cannot store the outcome of {d.message_id}: {exc}; trying again in {RECORD_RETRY:g}s")
                 await asyncio.sleep(RECORD_RETRY)
 
-    def headers_for(self, d: Delivery, extra: list[tuple[str, str]] = ()) -> list[tuple[str, str]]:  # type: ignore[assignment]
-        """The request headers of an attempt: the Upstash-* set QStash writes itself (signed with the current key),
-        then the forwarded ones — never a framing or hop-by-hop header, never one of QStash's own names."""
-        own = [
-            ("User-Agent", USER_AGENT),
-            ("Upstash-Signature", sign(self.keys.current, d.url, d.body)),
-            ("Upstash-Message-Id", d.message_id),
-            ("Upstash-Retried", str(d.retried)),
-            ("Upstash-Caller-Ip", d.meta.get("callerIP") or "127.0.0.1"),
-            *extra,
-        ]
-        if d.schedule_id:
-            own.append(("Upstash-Schedule-Id", d.schedule_id))
-        if d.topic_name:
-            own.append(("Upstash-Topic-Name", d.topic_name))
-        taken = {name.lower() for name, _ in own} | NEVER_FORWARDED
-        forwarded = [
-            (name, value)
-            for name, values in d.meta.get("header", {}).items()
-            if name.lower() not in taken
-            for value in values
-        ]
-        return own + forwarded
+    def headers_for(self, d: Delivery, started: int, extra: list[tuple[str, str]] = ()) -> list[tuple[str, str]]:  # type: ignore[assignment]
+        """The request headers of an attempt of `d` started at `started` (ms), signed with the current key."""
+        return attempt_headers(self.keys.current, *self._header_args(d, started, extra))
+
+    @staticmethod
+    def _header_args(d: Delivery, started: int, extra: list[tuple[str, str]]) -> tuple:
+        """`attempt_headers`' arguments after the key (the URL and body first: the delivery process reads them)."""
+        meta = d.meta
+        caller = meta.get("callerIP") or "127.0.0.1"
+        return (d.url, d.body, d.message_id, d.retried, caller, list(extra), d.schedule_id, d.topic_name,
+                meta.get("header", {}), started // 1000)  # fmt: skip
 
     async def _send(
         self,
         d: Delivery,
         started: int,
-        client: outbound.Client,
+        client: outbound.Client | deliverer.Remote,
         extra: list[tuple[str, str]] = (),  # type: ignore[assignment]
     ) -> Outcome:
         timeout = float(d.meta.get("timeout") or self.default_timeout)
@@ -400,17 +377,27 @@ class Engine:
         resp_body = b""
         error: str | None = None
         flat: dict[str, str] = {}
-        sent = self.headers_for(d, extra)
+        sent: list[tuple[str, str]] | None = None
+        method, connect = d.meta.get("method", "POST"), min(timeout, 10.0)
         try:
-            response = await client.request(
-                d.meta.get("method", "POST"),
-                d.url,
-                sent,
-                d.body,
-                connect_timeout=min(timeout, 10.0),
-                limit=RESPONSE_LIMIT,  # keep what the logs and callbacks can carry
-                timeout=timeout,  # the whole exchange, not just each read
-            )
+            if isinstance(client, deliverer.Remote):  # headers, signature and exchange in the delivery process
+                args = self._header_args(d, started, extra)
+                sent, response = await client.attempt(
+                    deliverer.Spec(self.keys.current, method, args, connect, RESPONSE_LIMIT, timeout)
+                )
+                if isinstance(response, BaseException):
+                    raise response
+            else:
+                sent = self.headers_for(d, started, extra)
+                response = await client.request(
+                    method,
+                    d.url,
+                    sent,
+                    d.body,
+                    connect_timeout=connect,
+                    limit=RESPONSE_LIMIT,  # keep what the logs and callbacks can carry
+                    timeout=timeout,  # the whole exchange, not just each read
+                )
             status, resp_body = response.status, response.body
             for name, value in response.headers:
                 resp_headers.setdefault(name.title(), []).append(value)

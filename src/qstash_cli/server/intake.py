@@ -7,7 +7,7 @@ import contextlib
 import ipaddress
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode
 
 from starlette.requests import Request
 from starlette.types import Scope
@@ -27,6 +27,7 @@ from qstash_cli.server.publishing import (
     is_url,
     make_specs,
     parse_config,
+    url_parts,
 )
 
 Bag = dict[str, str]  # the publish headers, lower-cased (`publishing.header_bag`)
@@ -75,11 +76,10 @@ def refuse_own_url(srv: Server, url: str | None, what: str = "destination") -> N
     if not url or not port:
         return
     try:
-        parts = urlsplit(url)
-        target = parts.port or (443 if parts.scheme == "https" else 80)
+        _, host, target = url_parts(url)
     except ValueError:
         return
-    if target == port and _is_local((parts.hostname or "").lower(), bound):
+    if target == port and _is_local(host, bound):
         raise ApiError(400, f"{what} {url[:200]} is this qstash dev server itself: that would deliver to its own API")
 
 

@@ -16,7 +16,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import httptools
 
-MAX_IDLE_PER_HOST = 64
+MAX_IDLE_PER_HOST = 64  # the default; `Client(max_idle=)` sets it (the engine: its worker count)
 _SAFE_TARGET = "!#$%&'()*+,/:;=?@[]~"
 
 
@@ -187,9 +187,10 @@ _FRAMING = re.compile("[\r\n\0]")  # never inside a header's name or value: it w
 class Client:
     """Pooled keep-alive connections per (scheme, host, port). Not thread-safe; one event loop."""
 
-    def __init__(self, tls: ssl.SSLContext) -> None:
+    def __init__(self, tls: ssl.SSLContext, max_idle: int = MAX_IDLE_PER_HOST) -> None:
         self.tls = tls
-        self._idle: dict[tuple[str, str, int], list[_Conn]] = {}
+        self.max_idle = max_idle  # idle connections kept per host: as many as exchanges run at once, else a burst
+        self._idle: dict[tuple[str, str, int], list[_Conn]] = {}  # closes and reopens connections
 
     async def request(
         self,
@@ -269,7 +270,7 @@ class Client:
     def _put(self, key: tuple[str, str, int], conn: _Conn) -> None:
         conn.parser = httptools.HttpResponseParser(conn)
         idle = self._idle.setdefault(key, [])
-        if len(idle) < MAX_IDLE_PER_HOST:
+        if len(idle) < self.max_idle:
             idle.append(conn)
         else:
             conn.close()

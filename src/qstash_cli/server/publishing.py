@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Mapping
@@ -51,15 +52,27 @@ def is_url(destination: str) -> bool:
     return destination.startswith(("http://", "https://"))
 
 
+@functools.lru_cache(maxsize=1024)
+def url_parts(url: str) -> tuple[str, str, int | None]:
+    """(scheme, lower-case host, port — the scheme's default when none, None when not a number) of a URL, taken
+    apart once: publishes go to the same few URLs again and again. Raises ValueError (`urlsplit`'s)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = None
+    return parts.scheme, parts.hostname or "", port
+
+
 def check_url(url: str, what: str = "destination url") -> str:
     """Validate an http(s) URL."""
     try:
-        parts = urlsplit(url)
+        scheme, host, _ = url_parts(url)
     except ValueError as exc:
         raise BadValue(f"invalid {what}: {exc}") from exc
-    if parts.scheme not in ("http", "https"):
+    if scheme not in ("http", "https"):
         raise BadValue(f"invalid {what}: endpoint has invalid scheme, add http:// or https://")
-    if not parts.hostname or _SPACE.search(url):
+    if not host or _SPACE.search(url):
         raise BadValue(f"invalid {what}: {url!r}")
     return url
 

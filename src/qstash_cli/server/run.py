@@ -34,13 +34,14 @@ class Options:
     retention: float | None = DEFAULT_RETENTION  # None: keep everything
     backoff_scale: float = 1.0
     sync: str = "normal"
-    workers: int = 64
+    workers: int = 128  # deliveries in flight at once
     quiet: bool = False
     console: bool = True
     max_connections: int = 1000
     header_timeout: float = 10.0
     idle_timeout: int = 30
     http: str = "auto"  # uvicorn's HTTP implementation: auto, httptools or h11
+    one_process: bool = False  # deliver from this process, not from a child process (deliverer.py)
     due_window: int = 5000  # pending tasks read per page of the due-queue (tests make it small)
     due_horizon: float = 60.0  # seconds: a page holds no task due later than this from now
     current_key: str = devcreds.DEV_CURRENT_SIGNING_KEY
@@ -207,6 +208,7 @@ def serve(opts: Options) -> int:
         log=log,
         due_window=opts.due_window,
         due_horizon_ms=int(opts.due_horizon * 1000),
+        remote=not opts.one_process,
     )
     sched = Scheduler(store, engine, log=log)
     srv = Server(store, engine, sched, keys, quota, opts.token, int(opts.dedup_window * 1000), is_loopback(opts.host))
