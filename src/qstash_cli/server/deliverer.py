@@ -7,7 +7,9 @@ parsing the response) are most of a delivery's cost, so `Remote.attempt` hands t
 gets back what `outbound.Client.request` returns or raises (the same Response, the same exception classes and
 texts). Everything else — scheduling, retries, storing each attempt, callbacks, workflows — stays in the server.
 
-The two talk over a socket pair: frames of a 4-byte length and a pickle, the frames of one loop turn in one write.
+The two talk over a socket pair: frames of a 4-byte length and a pickle, the frames of one loop turn in one write
+(pickle, because both ends are this program: the pair is made by the server and handed to its own child, never a
+network socket).
 The child's first frame says it is ready. Request: (id, key, method, attempt_headers' arguments, connect timeout,
 response limit, timeout). Answer: (id, headers as sent, True, (status, headers, body, truncated)) or (id, headers
 as sent, False, exception). The child exits when the socket closes (the server stopped or died). When the child
