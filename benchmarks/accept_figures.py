@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from common import BENCH, PYTHON, DevServer, Proc, Row, bench_env, free_port, median, wait_port
+from common import BENCH, PYTHON, DevServer, Proc, Row, bench_env, free_port, median, stored_messages, wait_port
 from load import has_wrk, run_publish_many, run_wrk
 
 PATH = "/v2/publish/http://127.0.0.1:9/accept"  # delayed 1 h: never delivered while measuring
@@ -65,7 +65,7 @@ def accept_path(workdir: Path, seconds: float, rounds: int, n: int) -> list[Row]
                     total_ours += total
                 time.sleep(0.3)
             order = order[1:] + order[:1]
-        stored = _count_stored(ours)
+        stored = stored_messages(ours)
     h, o, f = (median(rates[k]) for k in ("hello", "ours", "floor"))
     runs = f"median of {rounds} × {seconds:g} s, {CONNECTIONS} keep-alive connections, load generator: {gen}"
     durable = f"{stored:,} messages stored ≥ {total_ours:,} answered 2xx (plus warm-up), {bad['ours']} non-2xx/errors"
@@ -75,13 +75,3 @@ def accept_path(workdir: Path, seconds: float, rounds: int, n: int) -> list[Row]
         Row("accept path: vs bare uvloop+httptools (the floor, printed)", f, o, "/s", "(floor)", None,
             note=f"the floor answers a fixed 200 without ASGI; hello-world Starlette at {h / f:.2f}× the floor"),
     ]  # fmt: skip
-
-
-def _count_stored(server: DevServer) -> int:
-    import sqlite3
-
-    conn = sqlite3.connect(server.data)
-    try:
-        return conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
-    finally:
-        conn.close()

@@ -177,6 +177,18 @@ class DevServer(Proc):
         return {"QSTASH_URL": self.url, "QSTASH_TOKEN": self.token}
 
 
+def stored_messages(server: DevServer, url: str | None = None) -> int:
+    """Messages in the server's data file (to `url` when given): WAL readers see every committed one."""
+    import sqlite3
+
+    conn = sqlite3.connect(server.data)
+    try:
+        where, args = (" WHERE url = ?", (url,)) if url else ("", ())
+        return conn.execute(f"SELECT COUNT(*) FROM messages{where}", args).fetchone()[0]
+    finally:
+        conn.close()
+
+
 class SinkProc(Proc):
     """benchmarks/sink.py on an ephemeral port; `records()` after `stop()` maps message id → arrival time."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from common import DevServer, Row, SinkProc, median, rss_kib
+from common import DevServer, Row, SinkProc, median, rss_kib, stored_messages
 from load import Sent, has_wrk, run_publish_many, run_wrk
 
 
@@ -44,7 +44,7 @@ def _round(workdir: Path, n: int, concurrency: int, delayed_first: bool) -> tupl
             accepted, _, bad = run_wrk(server.port, server.token, f"/v2/publish/{dest}", seconds, workdir,
                                        connections=concurrency, delayed=False)  # fmt: skip
             time.sleep(0.5)  # a publish cut off by wrk's end may still commit
-            count = _stored(server, dest) - 200  # answered, and any cut off in flight at the end
+            count = stored_messages(server, dest) - 200  # answered, and any cut off in flight at the end
             every = bad == 0
         else:
             sent, accepted = _burst(server.port, server.token, dest, n, concurrency)
@@ -56,17 +56,6 @@ def _round(workdir: Path, n: int, concurrency: int, delayed_first: bool) -> tupl
         arrivals = [t for t in sink.records().values() if t >= t0]
     deliveries = len(arrivals) / (max(arrivals) - t0) if arrivals else 0.0
     return accepted, alone_rate, deliveries, count if every else -1, drained and len(arrivals) == count
-
-
-def _stored(server: DevServer, url: str) -> int:
-    """Messages to `url` in the server's data file (its WAL readers see every committed one)."""
-    import sqlite3
-
-    conn = sqlite3.connect(server.data)
-    try:
-        return conn.execute("SELECT COUNT(*) FROM messages WHERE url = ?", (url,)).fetchone()[0]
-    finally:
-        conn.close()
 
 
 def throughput(workdir: Path, n: int, concurrency: int = 32, rounds: int = 3) -> list[Row]:

@@ -7,18 +7,16 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
-import subprocess
 import sys
 import time
 
 import httpx
 import pytest
 
-from qstash_cli import devcreds
 from qstash_cli.server import deliverer, outbound
 from qstash_cli.server.attempt_headers import attempt_headers
 from qstash_cli.signing import verify
+from tests.live import free_port
 from tests.server.helpers import Peer, wait_until
 
 KEY = "sig_test_current"
@@ -51,12 +49,6 @@ class Silent:
         self.got.set()
         await reader.read()  # until the client goes away
         writer.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_an_attempt_in_the_child_is_what_the_client_would_send_and_get() -> None:
@@ -98,7 +90,7 @@ def test_the_exchange_raises_in_the_server_what_it_raised_in_the_child(url: str,
             if url == "timeout":
                 async with Silent() as peer:
                     return (await remote.attempt(_spec(peer.url, "POST", 100, 0.3)))[1]
-            target = f"http://127.0.0.1:{_free_port()}/" if url == "refused" else url
+            target = f"http://127.0.0.1:{free_port()}/" if url == "refused" else url
             return (await remote.attempt(_spec(target, "POST", 100, 5.0)))[1]
         finally:
             remote.close()
@@ -151,43 +143,15 @@ def _children(pid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children"), reason="needs /proc")
-def test_the_child_exits_when_the_server_is_killed(tmp_path) -> None:
+def test_the_child_exits_when_the_server_is_killed(dev_server_factory) -> None:
     """SIGKILL leaves no orphan: the child sees its socket close and exits."""
-
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "qstash_cli.server",
-            "--port",
-            str(port),
-            "--data",
-            str(tmp_path / "d.sqlite3"),
-            "--quiet",
-        ],  # fmt: skip
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        http = _api(port)
-        target = f"http://127.0.0.1:{_free_port()}/nobody"  # refused: an attempt is made all the same
+    server = dev_server_factory(quiet=True)
+    target = f"http://127.0.0.1:{free_port()}/nobody"  # refused: an attempt is made all the same
+    with server.client() as http:
         assert http.post(f"/v2/publish/{target}", content=b"x", headers={"Upstash-Retries": "0"}).status_code == 200
-        (child,) = wait_until(lambda: _children(server.pid), timeout=20)
-        server.kill()
-        server.wait()
-        wait_until(lambda: _gone(child), timeout=10)
-    finally:
-        if server.poll() is None:
-            server.kill()
-
-
-def _api(port: int) -> httpx.Client:
-    """A client of the server on `port`, once it answers."""
-    auth = {"Authorization": f"Bearer {devcreds.DEV_TOKEN}"}
-    http = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=auth)
-    wait_until(lambda: _reachable(http), timeout=20)
-    return http
+    (child,) = wait_until(lambda: _children(server.proc.pid), timeout=20)
+    server.kill()
+    wait_until(lambda: _gone(child), timeout=10)
 
 
 async def _one_delivery(http: httpx.Client) -> bytes:
@@ -196,13 +160,6 @@ async def _one_delivery(http: httpx.Client) -> bytes:
         assert http.post(f"/v2/publish/{peer.url}/x", content=b"body").status_code == 200
         await asyncio.to_thread(wait_until, lambda: peer.requests, 20)
         return peer.requests[0]
-
-
-def _reachable(http: httpx.Client) -> bool:
-    try:
-        return http.get("/v2/keys").status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _gone(pid: int) -> bool:
@@ -214,21 +171,15 @@ def _gone(pid: int) -> bool:
         return True
 
 
-def test_the_engine_uses_the_child_by_default_and_one_process_when_asked(tmp_path) -> None:
+@pytest.mark.parametrize(("flags", "children"), [({}, 1), ({"one_process": True}, 0)])
+def test_the_engine_uses_the_child_by_default_and_one_process_when_asked(dev_server_factory, flags, children) -> None:
     """`qstash dev` delivers through the child; `--one-process` keeps every exchange in the server process."""
-    for flags, children in (((), 1), (("--one-process",), 0)):
-        port = _free_port()
-        argv = [sys.executable, "-m", "qstash_cli.server", "--port", str(port), "--quiet", *flags]
-        server = subprocess.Popen([*argv, "--data", str(tmp_path / f"{port}.sqlite3")], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)  # fmt: skip
-        try:
-            raw = asyncio.run(_one_delivery(_api(port)))
-            assert raw.endswith(b"\r\n\r\nbody") and b"Upstash-Signature: " in raw
-            time.sleep(0.2)
-            assert len(_children(server.pid)) == children
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
+    server = dev_server_factory(quiet=True, **flags)
+    with server.client() as http:
+        raw = asyncio.run(_one_delivery(http))
+    assert raw.endswith(b"\r\n\r\nbody") and b"Upstash-Signature: " in raw
+    time.sleep(0.2)
+    assert len(_children(server.proc.pid)) == children
 
 
 @pytest.mark.parametrize("broken", ["cannot start", "exits before ready"])
