@@ -1,7 +1,8 @@
 """Console figure: the server's accept rate while a browser is open on the console's live stream (issue 13).
 
-The same burst of publishes (deliveries running) is timed alternately without and with headless Chromium showing
-`/#/stream` of the same server (rounds a b, b a, ...); the figure is the ratio of the medians. The browser's page
+The same burst of publishes (deliveries running; wrk when installed, as for the throughput figures, else load.py) is
+timed alternately without and with headless Chromium showing `/#/stream` of the same server (rounds a b, b a, ...);
+the figure is the ratio of the medians. The browser's page
 must have shown events (it reads the stream over SSE) for the run to count.
 """
 
@@ -14,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from common import DevServer, Row, SinkProc, median
-from load import run_publish_many
+from common import DevServer, Row, SinkProc, median, stored_messages
+from load import has_wrk, run_publish_many, run_wrk
 
 CHROMIUM = os.environ.get("QSTASH_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("QSTASH_CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -60,6 +61,8 @@ def accept_with_browser(workdir: Path, n: int, rounds: int = 3, concurrency: int
         return Row(FIGURE, None, None, "/s", "≥ 0.9× without", None, note=f"not measured: {reason}")
     browser = _browser()
     shown: list[int] = []
+    errors: list[int] = []
+    seconds = max(2, round(n / 3000))  # with wrk: a burst as long as the throughput figures' (server_figures)
     with DevServer(workdir) as server, SinkProc(workdir) as sink:
         dest = f"{sink.url}/c"
         total = 200
@@ -73,10 +76,18 @@ def accept_with_browser(workdir: Path, n: int, rounds: int = 3, concurrency: int
                 _wait(lambda: "live" in browser.find_element("id", "status").text, 15)
             time.sleep(SETTLE_SECONDS)  # the page's load is not part of the figure: a browser *on* the stream
             before = _events_shown(browser) if with_page else 0
-            sent = run_publish_many(server.port, server.token, dest, n, concurrency=concurrency)
-            ok = [s for s in sent if 200 <= s.status < 300]
-            rate = len(ok) / (max(s.end for s in sent) - min(s.start for s in sent))
-            total += len(ok)
+            if has_wrk():
+                rate, _, bad = run_wrk(server.port, server.token, f"/v2/publish/{dest}", seconds, workdir,
+                                       connections=concurrency, delayed=False)  # fmt: skip
+                time.sleep(0.5)  # a publish cut off by wrk's end may still commit
+                errors.append(bad)
+                total = stored_messages(server, dest)
+            else:
+                sent = run_publish_many(server.port, server.token, dest, n, concurrency=concurrency)
+                ok = [s for s in sent if 200 <= s.status < 300]
+                rate = len(ok) / (max(s.end for s in sent) - min(s.start for s in sent))
+                errors.append(len(sent) - len(ok))
+                total += len(ok)
             sink.wait_count(total, timeout=max(60.0, n / 100))
             if with_page:
                 time.sleep(1)  # the page catches up with the last poll
@@ -90,9 +101,11 @@ def accept_with_browser(workdir: Path, n: int, rounds: int = 3, concurrency: int
                 (with_page if flag else without).append(burst(flag))
     browser.quit()
     base, ours = median(without), median(with_page)
-    ok = ours >= 0.9 * base and all(s > 0 for s in shown)
+    ok = ours >= 0.9 * base and all(s > 0 for s in shown) and not any(errors)
+    bursts = f"wrk for {seconds} s a burst" if has_wrk() else f"load.py, {n:,} publishes a burst"
     note = (
-        f"{n:,} publishes per burst, {rounds} bursts each, over {concurrency} connections; the page showed "
+        f"{bursts}, {rounds} bursts each, over {concurrency} connections, every publish answered 2xx: "
+        f"{not any(errors)}; the page showed "
         f"{min(shown):,}-{max(shown):,} events per burst (the stream skips ahead under load, see server/feed.py)"
     )
     extra = {"without": without, "with": with_page, "events_shown": shown}

@@ -27,7 +27,9 @@ def test_rate_per_period_is_enforced_and_reported(qs, sink):
     assert (info.rate_max, info.rate_count, info.rate_period) == (2, 2, 2)
     assert info.parallelism_max == 0 and not info.is_paused
     first, second, third = sink.wait_for(3, path="/rate", timeout=15)
-    assert third.time - first.time >= 1.9  # the third waited for the next 2-second period
+    # the third waited for the next 2-second period (arrival times: the first one's latency to the sink is part of
+    # the gap, up to ~150 ms on a loaded machine; no limit would give ~0 s, a 1-second period ~1 s)
+    assert third.time - first.time >= 1.5
     assert qs.flow_control.get("r1").wait_list_size == 0
 
 

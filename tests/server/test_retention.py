@@ -8,8 +8,10 @@ import threading
 
 import httpx
 
-from qstash_cli.server import retention
-from qstash_cli.server.store import Store
+from qstash_cli.server import data, retention
+from qstash_cli.server.ids import new_id, now_ms
+from qstash_cli.server.models import MessageSpec, Target
+from qstash_cli.server.store import SCHEMA, Store
 from tests.server.helpers import dlq_entries, wait_until
 
 
@@ -161,5 +163,63 @@ def test_old_pending_index_is_rebuilt_on_next_at_and_id(tmp_path):
             lambda conn: conn.execute("SELECT sql FROM sqlite_master WHERE name = 'tasks_pending'").fetchone()
         )
         assert "tasks(next_at, id)" in sql[0]
+    finally:
+        store.close()
+
+
+def _spec(url: str) -> MessageSpec:
+    now = now_ms()
+    meta = {"method": "POST", "header": {}, "notBefore": now, "api": "v2", "callerIP": "127.0.0.1"}
+    return MessageSpec(
+        id=new_id("msg"), created_at=now, not_before=now, max_retries=0, meta=meta, body=b"x", targets=[Target(url)]
+    )
+
+
+def _seqs(store: Store) -> list[int]:
+    return [r[0] for r in store.call(lambda conn: conn.execute("SELECT seq FROM logs ORDER BY seq").fetchall())]
+
+
+def test_a_log_seq_is_never_given_twice_after_the_newest_rows_are_pruned(tmp_path):
+    """The writer numbers log rows itself (no AUTOINCREMENT): pruning every row, even across a restart, does not
+    make an earlier seq come back (the console's stream and the log cursors go by seq)."""
+    path = str(tmp_path / "seq.sqlite3")
+    store = Store(path)
+    specs = [_spec("http://127.0.0.1:9/x") for _ in range(3)]
+    store.call(data.insert_messages, specs)
+    store.call(data.cancel_messages, [s.id for s in specs], now_ms())
+    before = _seqs(store)
+    assert before == sorted(set(before)) and len(before) == 6  # CREATED and CANCELLED of each
+    page = store.call(retention.prune_messages, (0, ""), now_ms() + 1_000)
+    assert page.deleted == 12 and _seqs(store) == []
+    store.close()
+    store = Store(path)  # the table is empty: only the remembered seq says where numbering stands
+    try:
+        store.call(data.insert_messages, [_spec("http://127.0.0.1:9/y")])
+        assert _seqs(store)[0] > max(before)
+    finally:
+        store.close()
+
+
+def test_a_data_file_with_autoincrement_logs_and_a_task_index_still_numbers_on(tmp_path):
+    """A data file written before: `logs.seq` AUTOINCREMENT, a `logs_task` index and a `done` column on messages.
+    It opens, the index goes, new rows continue after the old ones, and the message is pruned once done."""
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    old = SCHEMA.replace("seq INTEGER PRIMARY KEY, time", "seq INTEGER PRIMARY KEY AUTOINCREMENT, time")
+    old = old.replace("body BLOB NOT NULL);", "body BLOB NOT NULL, done INTEGER NOT NULL DEFAULT 0);", 1)
+    assert old.count("AUTOINCREMENT") == 1 and "done INTEGER" in old
+    conn.executescript(old + "CREATE INDEX logs_task ON logs(task_id);")
+    conn.execute("INSERT INTO logs (seq, time, message_id, state) VALUES (41, 1, 'msg_old', 'CREATED')")
+    conn.commit()
+    conn.close()
+    store = Store(str(path))
+    try:
+        spec = _spec("http://127.0.0.1:9/z")
+        store.call(data.insert_messages, [spec])
+        assert _seqs(store) == [41, 42]
+        index = store.call(lambda c: c.execute("SELECT 1 FROM sqlite_master WHERE name = 'logs_task'").fetchone())
+        assert index is None
+        store.call(data.cancel_messages, [spec.id], now_ms())
+        assert store.call(retention.prune_messages, (0, ""), now_ms() + 1_000).deleted == 4
     finally:
         store.close()

@@ -10,7 +10,7 @@ from typing import Any
 from qstash_cli.server import workflow
 from qstash_cli.server.filters import Filters, Params
 from qstash_cli.server.ids import dlq_id, new_id, new_signing_key
-from qstash_cli.server.logrows import LOG_SQL, add_log, log_row
+from qstash_cli.server.logrows import add_log, insert_logs, log_row
 from qstash_cli.server.models import PENDING, Delivery, MessageSpec, Outcome, Target, label_column
 from qstash_cli.server.store import unguarded
 from qstash_cli.server.wire import compact
@@ -117,7 +117,7 @@ def insert_messages(conn: Conn, specs: list[MessageSpec]) -> list[list[Delivery]
         if "wf" in spec.meta:
             workflow.bind(conn, spec.id, spec.meta["wf"], spec.new_run, spec.created_at)
     conn.executemany(TASK_SQL, tasks)
-    conn.executemany(LOG_SQL, logs)
+    insert_logs(conn, logs)
     return out
 
 
@@ -205,14 +205,6 @@ def mark_active(conn: Conn, d: Delivery, at: int) -> None:
     cur = conn.execute("UPDATE tasks SET state = 'ACTIVE' WHERE id = ? AND state IN ('CREATED', 'RETRY')", (d.task_id,))
     if cur.rowcount:
         add_log(conn, at, "ACTIVE", d)
-
-
-def _finish_message(conn: Conn, message_id: str) -> None:
-    conn.execute(
-        "UPDATE messages SET done = 1 WHERE id = ? AND NOT EXISTS "
-        f"(SELECT 1 FROM tasks WHERE message_id = ? AND state IN {_PENDING_SQL})",
-        (message_id, message_id),
-    )
 
 
 def _b64(data: bytes) -> str:
@@ -342,11 +334,9 @@ def record_attempt(conn: Conn, d: Delivery, o: Outcome, marked: bool = False) ->
                     error,
                 ),
             )
-    conn.executemany(LOG_SQL, logs)
-    if o.retry_at is None:
-        _finish_message(conn, d.message_id)
-        if d.meta.get("wfFailureOf"):
-            workflow.set_failure_state(conn, d.meta["wfFailureOf"], "CALLBACK_SUCCESS" if ok else "CALLBACK_FAIL")
+    insert_logs(conn, logs)
+    if o.retry_at is None and d.meta.get("wfFailureOf"):
+        workflow.set_failure_state(conn, d.meta["wfFailureOf"], "CALLBACK_SUCCESS" if ok else "CALLBACK_FAIL")
     wf = d.meta.get("wf")
     run = None
     if dlq is not None and wf and wf["kind"] != "call":  # a third-party call's failure is handed to the workflow
@@ -378,7 +368,6 @@ def skip_delivered(conn: Conn, d: Delivery, now: int) -> None:
         add_log(
             conn, now, "DELIVERED", d, error="the endpoint handled the previous attempt (it published the next step)"
         )
-        _finish_message(conn, d.message_id)
 
 
 # -- cancel -----------------------------------------------------------------------------------------------------
@@ -401,14 +390,16 @@ def cancel_messages(conn: Conn, message_ids: list[str], now: int) -> tuple[int, 
             conn.execute("UPDATE tasks SET state = 'CANCELLED', completed_at = ? WHERE id = ?", (now, d.task_id))
             add_log(conn, now, "CANCELLED", d)
             task_ids.append(d.task_id)
-        conn.execute("UPDATE messages SET done = 1 WHERE id = ?", (mid,))
     return count, task_ids
 
 
 def pending_message_ids(conn: Conn, filters: Filters, params: Params, limit: int | None) -> list[str]:
-    """Ids of messages not yet done matching the `filters` a route declares."""
+    """Ids of messages with a pending task matching the `filters` a route declares."""
     where, args = filters.where(params)
-    sql = f"SELECT id FROM messages WHERE done = 0{' AND ' + where if where else ''} ORDER BY created_at"
+    sql = (
+        f"SELECT id FROM messages WHERE id IN (SELECT message_id FROM tasks WHERE state IN {_PENDING_SQL})"
+        f"{' AND ' + where if where else ''} ORDER BY created_at"
+    )
     if limit:
         sql += f" LIMIT {int(limit)}"
     return [r[0] for r in conn.execute(sql, args).fetchall()]

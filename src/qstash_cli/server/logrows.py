@@ -11,11 +11,45 @@ from typing import Any
 from qstash_cli.server.models import Delivery, Outcome, label_column
 
 _dumps = json.JSONEncoder(check_circular=False).encode  # json.dumps for header lists, without a new encoder a call
-LOG_SQL = (
-    "INSERT INTO logs (time, message_id, task_id, state, error, next_delivery_time, url, topic_name, endpoint_name, "
-    "schedule_id, queue_name, label, response_status, response_header, response_body, request_header) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_COLUMNS = (
+    "time, message_id, task_id, state, error, next_delivery_time, url, topic_name, endpoint_name, schedule_id, "
+    "queue_name, label, response_status, response_header, response_body, request_header"
 )
+LOG_SQL = f"INSERT INTO logs ({_COLUMNS}) VALUES ({', '.join('?' * 16)})"  # a row of `log_row`, seq by SQLite
+_SEQ_SQL = f"INSERT INTO logs (seq, {_COLUMNS}) VALUES ({', '.join('?' * 17)})"  # seq given: `SeqConnection`
+SEQ_KEY = "logs.seq"  # kv: the largest seq given before a prune deleted the newest rows
+
+
+class SeqConnection(sqlite3.Connection):
+    """The store's writer connection: it numbers the log rows itself (`last_seq`, the largest seq given), so the
+    `logs` table needs no AUTOINCREMENT — SQLite's one extra write (to `sqlite_sequence`) per row — and a seq is
+    still never given twice, also after retention pruned the newest rows (`remember_seq`, `start_seq`)."""
+
+    last_seq = 0
+
+
+def start_seq(conn: SeqConnection) -> None:
+    """Continue after the largest seq the data file holds or remembers."""
+    top = conn.execute("SELECT MAX(seq) FROM logs").fetchone()[0] or 0
+    kept = conn.execute("SELECT v FROM kv WHERE k = ?", (SEQ_KEY,)).fetchone()
+    conn.last_seq = max(top, int(kept[0]) if kept else 0)
+
+
+def remember_seq(conn: sqlite3.Connection) -> None:
+    """Before deleting log rows: keep the largest seq given in `kv`, for `start_seq` after a restart."""
+    last = getattr(conn, "last_seq", None) or conn.execute("SELECT MAX(seq) FROM logs").fetchone()[0]
+    if last:
+        conn.execute("INSERT OR REPLACE INTO kv VALUES (?, ?)", (SEQ_KEY, str(last)))
+
+
+def insert_logs(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+    """Append `log_row` rows, in order: numbered by a `SeqConnection`, else by SQLite (max seq + 1)."""
+    if not isinstance(conn, SeqConnection):
+        conn.executemany(LOG_SQL, rows)
+        return
+    first = conn.last_seq + 1
+    conn.last_seq += len(rows)
+    conn.executemany(_SEQ_SQL, [(seq, *row) for seq, row in enumerate(rows, first)])
 
 
 def log_row(
@@ -58,4 +92,4 @@ def log_row(
 
 def add_log(conn: sqlite3.Connection, time: int, state: str, d: Delivery, **details: Any) -> None:
     """Append one state change of a task to the log (`log_row`'s fields)."""
-    conn.execute(LOG_SQL, log_row(time, state, d, **details))
+    insert_logs(conn, [log_row(time, state, d, **details)])

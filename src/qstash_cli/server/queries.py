@@ -80,8 +80,8 @@ def v1_logs(
         v1_message(conn, message_id)
         where, args = "message_id = ?", [message_id]
     elif task_id is not None:
-        v1_task(conn, task_id)
-        where, args = "task_id = ?", [task_id]
+        task = v1_task(conn, task_id)
+        where, args = "message_id = ? AND task_id = ?", [task["message_id"], task_id]  # through `logs_message`
     else:
         where, args = "", []
     return _ms_page(conn, "logs", where, args, cursor, "time")
@@ -113,7 +113,8 @@ def v2_message(conn: Conn, message_id: str, since: int) -> tuple[Row, Row | None
     """A pending message, or one delivered or failed (not cancelled) at `since` or later, and its most relevant
     task."""
     m = conn.execute(
-        "SELECT * FROM messages WHERE id = ? AND (done = 0 OR (NOT EXISTS (SELECT 1 FROM tasks WHERE message_id = "
+        "SELECT * FROM messages WHERE id = ? AND (EXISTS (SELECT 1 FROM tasks WHERE message_id = messages.id "
+        "AND state IN ('CREATED', 'RETRY', 'ACTIVE')) OR (NOT EXISTS (SELECT 1 FROM tasks WHERE message_id = "
         "messages.id AND state = 'CANCELLED') AND (SELECT MAX(completed_at) FROM tasks WHERE message_id = "
         "messages.id) > ?))",
         (message_id, since),

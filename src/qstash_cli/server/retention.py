@@ -20,6 +20,7 @@ import sys
 from dataclasses import dataclass
 
 from qstash_cli.server.ids import now_ms
+from qstash_cli.server.logrows import remember_seq
 from qstash_cli.server.store import Store
 
 Conn = sqlite3.Connection
@@ -53,7 +54,7 @@ def prune_messages(conn: Conn, after: Cursor, cutoff: int, limit: int = PAGE) ->
     gone = [
         r[0]
         for r in conn.execute(
-            f"SELECT m.id FROM messages m WHERE m.id IN ({marks}) AND m.done = 1 "
+            f"SELECT m.id FROM messages m WHERE m.id IN ({marks}) "
             f"AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.message_id = m.id "
             f"AND (t.state IN {_PENDING_SQL} OR t.completed_at IS NULL OR t.completed_at >= ?)) "
             "AND NOT EXISTS (SELECT 1 FROM dlq d WHERE d.message_id = m.id) "
@@ -66,6 +67,7 @@ def prune_messages(conn: Conn, after: Cursor, cutoff: int, limit: int = PAGE) ->
     ]
     deleted = 0
     if gone:
+        remember_seq(conn)  # the newest log rows may go: a restart must not give their seqs again
         marks = ",".join("?" * len(gone))
         for table, column in (("logs", "message_id"), ("tasks", "message_id"), ("messages", "id")):
             deleted += conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", gone).rowcount

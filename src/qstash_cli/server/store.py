@@ -27,6 +27,8 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+from qstash_cli.server.logrows import SeqConnection, start_seq
+
 PENDING_INDEX = (
     "CREATE INDEX IF NOT EXISTS tasks_pending ON tasks(next_at, id) WHERE state IN ('CREATED', 'RETRY', 'ACTIVE')"
 )
@@ -44,7 +46,7 @@ CREATE TABLE IF NOT EXISTS queues (
     created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS messages (
     id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, url TEXT, topic_name TEXT, queue_name TEXT, schedule_id TEXT,
-    label TEXT, meta TEXT NOT NULL, body BLOB NOT NULL, done INTEGER NOT NULL DEFAULT 0);
+    label TEXT, meta TEXT NOT NULL, body BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS messages_created ON messages(created_at);
 CREATE TABLE IF NOT EXISTS tasks (
     id TEXT PRIMARY KEY, message_id TEXT NOT NULL, url TEXT NOT NULL, endpoint_id TEXT, endpoint_name TEXT,
@@ -52,12 +54,11 @@ CREATE TABLE IF NOT EXISTS tasks (
     next_at INTEGER NOT NULL, created_at INTEGER NOT NULL, completed_at INTEGER, last_error_at INTEGER, error TEXT);
 CREATE INDEX IF NOT EXISTS tasks_message ON tasks(message_id);
 CREATE TABLE IF NOT EXISTS logs (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, message_id TEXT NOT NULL, task_id TEXT,
+    seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, message_id TEXT NOT NULL, task_id TEXT,
     state TEXT NOT NULL, error TEXT, next_delivery_time INTEGER, url TEXT, topic_name TEXT, endpoint_name TEXT,
     schedule_id TEXT, queue_name TEXT, label TEXT, response_status INTEGER, response_header TEXT,
     response_body TEXT, request_header TEXT);
 CREATE INDEX IF NOT EXISTS logs_message ON logs(message_id);
-CREATE INDEX IF NOT EXISTS logs_task ON logs(task_id);
 CREATE INDEX IF NOT EXISTS logs_time ON logs(time);
 CREATE TABLE IF NOT EXISTS schedules (
     id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, cron TEXT NOT NULL, destination TEXT NOT NULL,
@@ -124,7 +125,9 @@ class Store:
 
     def __init__(self, path: str | None, *, sync: str = "normal") -> None:
         self.path = path
-        self.conn = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None)
+        self.conn = sqlite3.connect(
+            path or ":memory:", check_same_thread=False, isolation_level=None, factory=SeqConnection
+        )
         self.conn.row_factory = sqlite3.Row
         if path:
             self.conn.execute("PRAGMA journal_mode=WAL")
@@ -133,6 +136,7 @@ class Store:
         self.conn.execute("PRAGMA cache_size=-4000")  # 4 MB: memory stays flat however large the file grows
         self.conn.executescript(SCHEMA)
         _add_columns(self.conn)
+        start_seq(self.conn)
         self._reader: sqlite3.Connection | None = None
         self._read_pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._pending: list[tuple[Job, tuple, asyncio.Future | None]] = []
@@ -263,7 +267,12 @@ ADDED_COLUMNS = {  # columns newer than some existing data files
 
 def _add_columns(conn: sqlite3.Connection) -> None:
     """Bring a data file written by an older version up to the schema (ALTER TABLE ADD COLUMN; the pending-task
-    index on (next_at, id), so loading the due-queue page by page never re-sorts the tasks due at one instant)."""
+    index on (next_at, id), so loading the due-queue page by page never re-sorts the tasks due at one instant; no
+    `logs_task` index: a task's log rows are found through its message's). Older files keep `logs.seq` as
+    AUTOINCREMENT; the writer numbers log rows itself either way (`logrows.SeqConnection`). They keep a `done`
+    column on messages too, no longer written or read: whether a message is done is whether a task of it is
+    pending."""
+    conn.execute("DROP INDEX IF EXISTS logs_task")
     row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'tasks_pending'").fetchone()
     if row is not None and "next_at, id" not in row[0]:
         conn.execute("DROP INDEX tasks_pending")

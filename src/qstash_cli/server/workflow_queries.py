@@ -110,7 +110,7 @@ def run_detail(conn: Conn, row: Any) -> dict[str, Any]:
         ).fetchall()
     ]
     run["pending"] = [
-        {**dict(t), "errors": _errors(conn, t["id"])}
+        {**dict(t), "errors": _errors(conn, t["message_id"], t["id"])}
         for t in conn.execute(
             "SELECT t.* FROM wf_messages w JOIN tasks t ON t.message_id = w.message_id "
             "WHERE w.run_id = ? AND w.kind != 'call' AND t.state IN ('CREATED', 'RETRY', 'ACTIVE', 'FAILED') "
@@ -122,11 +122,11 @@ def run_detail(conn: Conn, row: Any) -> dict[str, Any]:
     return run
 
 
-def _errors(conn: Conn, task_id: str) -> list[dict[str, Any]]:
+def _errors(conn: Conn, message_id: str, task_id: str) -> list[dict[str, Any]]:
     rows = conn.execute(
         "SELECT time, error, response_status, response_header, response_body FROM logs "
-        "WHERE task_id = ? AND state = 'ERROR' ORDER BY seq",
-        (task_id,),
+        "WHERE message_id = ? AND task_id = ? AND state = 'ERROR' ORDER BY seq",
+        (message_id, task_id),
     ).fetchall()
     return [
         {
