@@ -45,6 +45,26 @@ def lock(path: str) -> IO[str] | None:
     return handle
 
 
+READ_AHEAD_CHUNK = 4 << 20
+
+
+def read_ahead(path: Path) -> int:
+    """Read `path` once from start to end (into the OS page cache), so that the page-by-page reads that follow
+    (the integrity check reads every page of the file, in B-tree order) are served from memory. On a disk that is
+    slow at random reads this is what makes a start with a large file not in the cache quick (a 71 MB file not in
+    memory, on the VM the benchmarks ran on: 1.5 s to read sequentially, 29-60 s for the check page by page); on a
+    file in the cache it is a memory copy. Returns the bytes read: 0 when the file is missing or unreadable (the
+    check then says why)."""
+    buffer, total = bytearray(READ_AHEAD_CHUNK), 0
+    try:
+        with open(path, "rb", buffering=0) as handle:
+            while n := handle.readinto(buffer):
+                total += n
+    except OSError:
+        pass
+    return total
+
+
 def check(path: str) -> None:
     """DataFileError when `path` exists but is not an intact SQLite database. Only reads the main file: a damaged one
     is left byte for byte as it was (the empty `-wal`/`-shm` side files SQLite may create are removed again)."""
@@ -55,6 +75,8 @@ def check(path: str) -> None:
         raise DataFileError(f"cannot read and write the data file {path}: check its permissions")
     sides = [Path(f"{path}-wal"), Path(f"{path}-shm")]
     existed = [side.exists() for side in sides]
+    for name in (target, sides[0]):
+        read_ahead(name)
     problem: str | None = None
     try:
         conn = sqlite3.connect(f"file:{target.resolve()}?mode=rw", uri=True, isolation_level=None)
