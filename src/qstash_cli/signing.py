@@ -18,8 +18,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii as _json_string
 
-import jwt
-
 ISSUER = "Upstash"
 FAILURES = ("malformed", "signature", "issuer", "expired", "not-yet-valid", "subject", "body", "missing-claim")
 _REQUIRED = ("iss", "sub", "exp", "nbf", "body")
@@ -30,6 +28,8 @@ _jti = random.Random(secrets.token_bytes(32))
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """Silence PyJWT's short-HMAC-key warning: the key is whatever QStash issued."""
+    import jwt
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
         yield
@@ -86,6 +86,8 @@ class Verdict:
 
 
 def _check(token: str, body: bytes, name: str, key: str, url: str | None, leeway: int, now: int) -> KeyCheck:
+    import jwt  # here, not at the top: signing (`sign`) does without it, and so does the delivery process
+
     try:
         with _quiet():
             claims = jwt.decode(
@@ -121,6 +123,8 @@ def _check(token: str, body: bytes, name: str, key: str, url: str | None, leeway
 
 def decode_unverified(token: str) -> dict | None:
     """The token's claims without any verification, or None when it is not a JWT."""
+    import jwt
+
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
