@@ -15,8 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from common import DevServer, Row, SinkProc, median, stored_messages
-from load import has_wrk, run_publish_many, run_wrk
+from common import DevServer, Row, SinkProc, median
+from load import has_wrk, run_publish_many
+from server_figures import burst_seconds, delivered_burst
 
 CHROMIUM = os.environ.get("QSTASH_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("QSTASH_CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -62,7 +63,6 @@ def accept_with_browser(workdir: Path, n: int, rounds: int = 3, concurrency: int
     browser = _browser()
     shown: list[int] = []
     errors: list[int] = []
-    seconds = max(2, round(n / 3000))  # with wrk: a burst as long as the throughput figures' (server_figures)
     with DevServer(workdir) as server, SinkProc(workdir) as sink:
         dest = f"{sink.url}/c"
         total = 200
@@ -76,18 +76,9 @@ def accept_with_browser(workdir: Path, n: int, rounds: int = 3, concurrency: int
                 _wait(lambda: "live" in browser.find_element("id", "status").text, 15)
             time.sleep(SETTLE_SECONDS)  # the page's load is not part of the figure: a browser *on* the stream
             before = _events_shown(browser) if with_page else 0
-            if has_wrk():
-                rate, _, bad = run_wrk(server.port, server.token, f"/v2/publish/{dest}", seconds, workdir,
-                                       connections=concurrency, delayed=False)  # fmt: skip
-                time.sleep(0.5)  # a publish cut off by wrk's end may still commit
-                errors.append(bad)
-                total = stored_messages(server, dest)
-            else:
-                sent = run_publish_many(server.port, server.token, dest, n, concurrency=concurrency)
-                ok = [s for s in sent if 200 <= s.status < 300]
-                rate = len(ok) / (max(s.end for s in sent) - min(s.start for s in sent))
-                errors.append(len(sent) - len(ok))
-                total += len(ok)
+            rate, accepted, bad = delivered_burst(server, workdir, dest, n, concurrency)
+            errors.append(bad)
+            total += accepted
             sink.wait_count(total, timeout=max(60.0, n / 100))
             if with_page:
                 time.sleep(1)  # the page catches up with the last poll
@@ -107,7 +98,7 @@ def accept_with_browser(workdir: Path, n: int, rounds: int = 3, concurrency: int
     pick = sorted(range(rounds), key=ratios.__getitem__)[rounds // 2]
     base, ours = without[pick], with_page[pick]
     ok = ours >= 0.9 * base and all(s > 0 for s in shown) and not any(errors)
-    bursts = f"wrk for {seconds} s a burst" if has_wrk() else f"load.py, {n:,} publishes a burst"
+    bursts = f"wrk for {burst_seconds(n)} s a burst" if has_wrk() else f"load.py, {n:,} publishes a burst"
     note = (
         f"the round with the median ratio of {rounds} (each a burst without and one with the page, adjacent; "
         f"ratios {' '.join(f'{r:.2f}' for r in ratios)}; the medians of all bursts: {overall:.2f}×); "

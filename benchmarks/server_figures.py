@@ -20,6 +20,25 @@ def _burst(port: int, token: str, dest: str, n: int, concurrency: int, **headers
     return sent, len(_ok(sent)) / (max(s.end for s in sent) - min(s.start for s in sent))
 
 
+def burst_seconds(n: int) -> int:
+    """How long a wrk burst standing for `n` publishes lasts: `n / 3000` s, rounded, at least 2 s."""
+    return max(2, round(n / 3000))
+
+
+def delivered_burst(server: DevServer, workdir: Path, dest: str, n: int, concurrency: int) -> tuple[float, int, int]:
+    """One burst of publishes to `dest` (delivered): wrk for `burst_seconds(n)` when installed, else `n` publishes
+    from load.py. (accepted/s, messages stored by it — with wrk, counted in the data file, so one cut off by wrk's
+    end counts too —, non-2xx answers and socket errors)."""
+    if has_wrk():
+        before = stored_messages(server, dest)
+        rate, _, bad = run_wrk(server.port, server.token, f"/v2/publish/{dest}", burst_seconds(n), workdir,
+                               connections=concurrency, delayed=False)  # fmt: skip
+        time.sleep(0.5)  # a publish cut off by wrk's end may still commit
+        return rate, stored_messages(server, dest) - before, bad
+    sent, rate = _burst(server.port, server.token, dest, n, concurrency)
+    return rate, len(_ok(sent)), len(sent) - len(_ok(sent))
+
+
 def _round(workdir: Path, n: int, concurrency: int, delayed_first: bool) -> tuple[float, float, float, int, bool]:
     """One round on a fresh server and sink: a burst of publishes delivered to the sink, and the same burst with
     `Upstash-Delay: 1h` (the accept path alone), in the given order. (accepted/s while delivering, accept path
@@ -29,26 +48,18 @@ def _round(workdir: Path, n: int, concurrency: int, delayed_first: bool) -> tupl
         dest = f"{sink.url}/t"
         run_publish_many(server.port, server.token, dest, 200, concurrency=8)  # warm-up
         sink.wait_count(200, timeout=30)
-        seconds = max(2, round(n / 3000))
 
         def alone() -> float:
             if has_wrk():
-                return run_wrk(server.port, server.token, "/v2/publish/http://127.0.0.1:9/later", seconds, workdir,
-                               connections=concurrency, delayed=True)[0]  # fmt: skip
+                return run_wrk(server.port, server.token, "/v2/publish/http://127.0.0.1:9/later", burst_seconds(n),
+                               workdir, connections=concurrency, delayed=True)[0]  # fmt: skip
             return _burst(server.port, server.token, dest, n, concurrency, **{"Upstash-Delay": "1h"})[1]
 
         if delayed_first:
             alone_rate = alone()
         t0 = time.time()
-        if has_wrk():
-            accepted, _, bad = run_wrk(server.port, server.token, f"/v2/publish/{dest}", seconds, workdir,
-                                       connections=concurrency, delayed=False)  # fmt: skip
-            time.sleep(0.5)  # a publish cut off by wrk's end may still commit
-            count = stored_messages(server, dest) - 200  # answered, and any cut off in flight at the end
-            every = bad == 0
-        else:
-            sent, accepted = _burst(server.port, server.token, dest, n, concurrency)
-            count, every = len(_ok(sent)), len(_ok(sent)) == n
+        accepted, count, bad = delivered_burst(server, workdir, dest, n, concurrency)
+        every = bad == 0
         drained = sink.wait_count(200 + count, timeout=max(60.0, count / 100))
         if not delayed_first:
             alone_rate = alone()
@@ -68,7 +79,7 @@ def throughput(workdir: Path, n: int, concurrency: int = 32, rounds: int = 3) ->
     every = all(r[3] >= 0 for r in results)
     drained = all(r[4] for r in results)
     each = ", ".join(f"{r[0]:,.0f}/{r[1]:,.0f}/{r[2]:,.0f}" for r in results)
-    gen = f"wrk, {max(2, round(n / 3000))} s a burst" if has_wrk() else f"load.py, {n:,} publishes a burst"
+    gen = f"wrk, {burst_seconds(n)} s a burst" if has_wrk() else f"load.py, {n:,} publishes a burst"
     note = (f"the median of {rounds} rounds, each on a fresh server (accepted while delivering/alone/deliveries per "
             f"s: {each}); {concurrency} connections, {gen}; every publish answered 2xx: {every}")  # fmt: skip
     return [
